@@ -1,0 +1,44 @@
+import subprocess
+import sys
+
+import pytest
+
+from mobius_init import CorpusStats
+from mobius_init.cli import main
+
+
+def test_stats_command(tmp_path, capsys):
+    out = tmp_path / "lee.npz"
+    assert main(["stats", "builtin:lee", "-o", str(out), "--normalize", "text8", "--min-count", "2"]) == 0
+    stats = CorpusStats.load(out)
+    assert stats.vocab.counts.min() >= 2 and stats.normalize == "text8"
+    assert f"wrote {out}" in capsys.readouterr().out
+
+
+def test_stats_command_with_saved_tokenizer(tmp_path):
+    first = CorpusStats.from_corpus("builtin:lee", tokenizer="bpe", vocab_size=400)
+    first.tokenizer.save(str(tmp_path / "tok.json"))
+    assert main(["stats", "builtin:lee", "-o", str(tmp_path / "s.npz"), "--tokenizer", str(tmp_path / "tok.json")]) == 0
+    assert CorpusStats.load(tmp_path / "s.npz").vocab_size == first.tokenizer.get_vocab_size()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["stats", "no/such/file.txt", "-o", "x.npz"], "does not exist"),
+        (["stats", "builtin:lee", "-o", "x.npz", "--window", "0"], "window must be an integer >= 1"),
+        (["stats", "builtin:lee", "-o", "x.npz", "--max-size", "99999"], "fewer than max_size=99999"),
+    ],
+)
+def test_bad_input_is_one_clear_line(tmp_path, capsys, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_console_script_help():
+    result = subprocess.run(
+        [sys.executable, "-m", "mobius_init.cli", "stats", "--help"], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and "builtin:lee" in result.stdout and "--weighting" in result.stdout

@@ -1,0 +1,167 @@
+import bz2
+import gzip
+import lzma
+
+import numpy as np
+import pytest
+
+from mobius_init import read_corpus
+from mobius_init.corpus import hub_arguments, normalizer
+
+WIKI = """<doc id="12" url="http://en.wikipedia.org/wiki?curid=12" title="Anarchism">
+Anarchism
+
+Anarchism is a political philosophy.
+Its roots are old.
+</doc>
+<doc id="25" url="http://en.wikipedia.org/wiki?curid=25" title="Autism">
+Autism
+
+Autism is a disorder.
+</doc>
+"""
+
+
+def test_plain_file_one_document_per_line(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text("first line\n\n   \nsecond line\n", encoding="utf-8")
+    assert list(read_corpus(path)) == ["first line", "second line"]
+
+
+@pytest.mark.parametrize("suffix, opener", [(".gz", gzip.open), (".bz2", bz2.open), (".xz", lzma.open)])
+def test_compressed_files(tmp_path, suffix, opener):
+    path = tmp_path / f"c.txt{suffix}"
+    with opener(path, "wt", encoding="utf-8") as f:
+        f.write("Hello World\nsecond doc\n")
+    assert list(read_corpus(path, normalize="lower")) == ["hello world", "second doc"]
+
+
+def test_directory_read_in_sorted_order(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "b.txt").write_text("b\n")
+    (tmp_path / "a.txt").write_text("a\n")
+    (tmp_path / "sub" / "c.txt").write_text("c\n")
+    (tmp_path / ".hidden").write_text("hidden\n")
+    assert list(read_corpus(tmp_path)) == ["a", "b", "c"]
+
+
+def test_wikiextractor_markup(tmp_path):
+    path = tmp_path / "wiki_00"
+    path.write_text(WIKI, encoding="utf-8")
+    docs = list(read_corpus(path))  # detected from the first line
+    assert docs == ["Anarchism Anarchism is a political philosophy. Its roots are old.", "Autism Autism is a disorder."]
+    assert list(read_corpus(path, markup=True)) == docs
+    raw = list(read_corpus(path, markup=False))
+    assert raw[0].startswith("<doc ") and len(raw) == 9
+
+
+def test_wikiextractor_truncated_article_is_kept(tmp_path):
+    path = tmp_path / "wiki_01"
+    path.write_text(WIKI + '<doc id="30" title="X">\nX\nlast words\n', encoding="utf-8")
+    assert list(read_corpus(path))[-1] == "X last words"
+
+
+def test_normalisation_presets():
+    text = ["Hello, World! It's 1999: Über-cool café."]
+    assert list(read_corpus(text)) == text
+    assert list(read_corpus(text, normalize="lower")) == ["hello, world! it's 1999: über-cool café."]
+    assert list(read_corpus(text, normalize="text8")) == ["hello world it s ber cool caf "]
+
+
+def test_tokenizers_normaliser_agrees_with_preset(lee_path):
+    sample = list(read_corpus(lee_path))[:50] + ["Ünïcödé ÀÉÎ straße İstanbul ǅ 42-x"]
+    for preset in ("lower", "text8"):
+        expected = list(read_corpus(sample, normalize=preset))
+        assert [normalizer(preset).normalize_str(s) for s in sample] == expected
+    assert normalizer("none") is None
+
+
+def test_builtin_lee():
+    docs = list(read_corpus("builtin:lee"))
+    assert len(docs) == 300 and docs[0].startswith("Hundreds of people")
+
+
+def test_iterable_and_generator():
+    assert list(read_corpus(iter(["a b", "", "c"]))) == ["a b", "c"]
+
+
+def test_datasets_in_memory_and_iterable():
+    datasets = pytest.importorskip("datasets")
+    ds = datasets.Dataset.from_dict({"body": ["One two", "three"], "id": [1, 2]})
+    assert list(read_corpus(ds, text_column="body")) == ["One two", "three"]
+    assert list(read_corpus(ds.to_iterable_dataset(), text_column="body", normalize="lower")) == ["one two", "three"]
+    with pytest.raises(ValueError, match="dataset has no column 'text'"):
+        list(read_corpus(ds))
+
+
+def test_datasets_loaded_from_local_file(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    path = tmp_path / "corpus.txt"
+    path.write_text("alpha beta\ngamma\n")
+    ds = datasets.load_dataset("text", data_files=str(path), split="train", cache_dir=str(tmp_path / "cache"))
+    assert list(read_corpus(ds)) == ["alpha beta", "gamma"]
+
+
+def test_hub_source_calls_datasets(monkeypatch):
+    datasets = pytest.importorskip("datasets")
+    calls = []
+
+    def fake_load(path, name, split, streaming):
+        calls.append((path, name, split, streaming))
+        return datasets.Dataset.from_dict({"text": ["from the hub"]})
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load)
+    assert list(read_corpus("hf:wikitext/wikitext-2-raw-v1:test")) == ["from the hub"]
+    assert calls == [("wikitext", "wikitext-2-raw-v1", "test", True)]
+
+
+@pytest.mark.parametrize(
+    "spec, expected",
+    [
+        ("wikitext", ("wikitext", None, "train")),
+        ("wikitext/wikitext-2-raw-v1", ("wikitext", "wikitext-2-raw-v1", "train")),
+        ("Salesforce/wikitext/wikitext-103-v1:validation", ("Salesforce/wikitext", "wikitext-103-v1", "validation")),
+        ("owner/name/", ("owner/name", None, "train")),
+    ],
+)
+def test_hub_arguments(spec, expected):
+    assert hub_arguments(spec) == expected
+
+
+def test_bad_sources(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        list(read_corpus(tmp_path / "missing.txt"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="contains no files"):
+        list(read_corpus(tmp_path / "empty"))
+    with pytest.raises(ValueError, match="unknown normalisation 'upper'"):
+        list(read_corpus(["a"], normalize="upper"))
+    with pytest.raises(ValueError, match="unknown built-in corpus 'text9'"):
+        list(read_corpus("builtin:text9"))
+    with pytest.raises(TypeError, match="corpus item 1 is int"):
+        list(read_corpus(["a", 3]))
+    with pytest.raises(TypeError, match="cannot read a corpus from int"):
+        list(read_corpus(42))
+    with pytest.raises(ValueError, match="cannot parse hub dataset"):
+        list(read_corpus("hf:"))
+    bad = tmp_path / "bad.txt.xz"
+    bad.write_bytes(b"not xz data at all")
+    with pytest.raises(OSError, match="bad.txt.xz"):
+        list(read_corpus(bad))
+
+
+def test_unreadable_file(tmp_path, monkeypatch):
+    path = tmp_path / "secret.txt"
+    path.write_text("x\n")
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("mobius_init.corpus.open", denied, raising=False)
+    with pytest.raises(OSError, match="cannot read corpus file .*secret.txt.*Permission denied"):
+        list(read_corpus(path))
+
+
+def test_documents_are_strings_not_bytes():
+    assert all(isinstance(d, str) for d in read_corpus("builtin:lee"))
+    assert np.mean([len(d.split()) for d in read_corpus("builtin:lee")]) > 100

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from .cooccurrence import WEIGHTINGS
 from .corpus import NORMALIZATIONS
+from .init import METHODS
 
 
 def _add_corpus_options(p: argparse.ArgumentParser) -> None:
@@ -53,6 +54,30 @@ def _stats(args: argparse.Namespace) -> None:
     print(f"wrote {path}")
 
 
+def _init(args: argparse.Namespace) -> None:
+    import torch
+
+    from .init import analytic_embeddings
+    from .stats import CorpusStats
+
+    stats = CorpusStats.load(args.stats)
+    scale = "match" if args.scale == "match" else float(args.scale)
+    E = analytic_embeddings(stats, args.dim, args.method, scale=scale, seed=args.seed, epsilon=args.epsilon)
+    torch.save(
+        {
+            "embeddings": E,
+            "tokens": list(stats.vocab.tokens),
+            "method": args.method,
+            "seed": args.seed,
+            "scale": args.scale,
+            "epsilon": args.epsilon,
+            "stats": str(args.stats),
+        },
+        args.output,
+    )
+    print(f"{args.method} embeddings {tuple(E.shape)}, RMS {float(E.pow(2).mean().sqrt()):.4g} -> {args.output}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mobius-init",
@@ -70,6 +95,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output .npz path")
     _add_corpus_options(p)
     p.set_defaults(func=_stats)
+
+    p = sub.add_parser(
+        "init",
+        help="compute an analytic embedding matrix from saved statistics",
+        description="Compute a V x DIM embedding from STATS (a file written by 'mobius-init stats') and save it "
+        "with torch.save as {'embeddings': tensor, 'tokens': [...], ...}. Methods: random (N(0, 0.02)), "
+        "mobius (the MobiusKernel pipeline), ppmi_svd (U S^1/2 of PPMI), mstar (word2vec's M* eigenvectors).",
+    )
+    p.add_argument("stats", help="statistics .npz")
+    p.add_argument("--dim", type=int, required=True, help="embedding dimension")
+    p.add_argument("--method", choices=METHODS, default="mobius", help="(default: mobius)")
+    p.add_argument("--scale", default="match", help="'match' (RMS of the random init, default) or an RMS value")
+    p.add_argument("--seed", type=int, default=0, help="(default: 0)")
+    p.add_argument("--epsilon", type=float, default=0.003, help="MobiusKernel epsilon (default: 0.003)")
+    p.add_argument("-o", "--output", required=True, help="output .pt path")
+    p.set_defaults(func=_init)
     return parser
 
 

@@ -80,7 +80,8 @@ class Vocabulary:
     ) -> Vocabulary:
         """Build from per-tokenizer-id ``tokens`` and ``counts`` (same length).
 
-        ``frequency`` order keeps ids with ``count >= min_count``, at most ``max_size`` of them,
+        ``frequency`` order keeps ids with ``count >= min_count`` (``min_count=0`` keeps tokens that
+        never occur, ranked last), at most ``max_size`` of them,
         and drops the tokenizer ids in ``exclude`` (e.g. an unknown-word token). ``tokenizer``
         order keeps every id as it is, so ``min_count``/``max_size`` must be left at their defaults.
         """
@@ -99,13 +100,13 @@ class Vocabulary:
             return cls(tuple(tokens), counts, np.arange(len(tokens), dtype=np.int64))
         keep = np.ones(len(counts), dtype=bool)
         keep[list(exclude)] = False
-        keep &= counts >= max(min_count, 1)
+        keep &= counts >= min_count
         candidates = np.flatnonzero(keep)
         ranked = candidates[frequency_order([tokens[i] for i in candidates], counts[candidates])]
         if max_size is not None:
             if max_size > len(ranked):
                 raise ValueError(
-                    f"the corpus has only {len(ranked)} distinct tokens with count >= {max(min_count, 1)}, "
+                    f"the corpus has only {len(ranked)} distinct tokens with count >= {min_count}, "
                     f"fewer than max_size={max_size}; lower max_size or min_count, or use a larger corpus"
                 )
             ranked = ranked[:max_size]

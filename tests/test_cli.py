@@ -42,3 +42,15 @@ def test_console_script_help():
         [sys.executable, "-m", "mobius_init.cli", "stats", "--help"], capture_output=True, text=True
     )
     assert result.returncode == 0 and "builtin:lee" in result.stdout and "--weighting" in result.stdout
+
+
+def test_init_command(tmp_path, capsys):
+    import torch
+
+    stats_path = CorpusStats.from_corpus("builtin:lee", normalize="text8", max_size=300).save(tmp_path / "s.npz")
+    out = tmp_path / "emb.pt"
+    assert main(["init", str(stats_path), "--dim", "16", "--method", "mobius", "-o", str(out)]) == 0
+    saved = torch.load(out)
+    assert saved["embeddings"].shape == (300, 16) and saved["tokens"][0] == "the"
+    assert main(["init", str(stats_path), "--dim", "301", "-o", str(out)]) == 2
+    assert "dim must be an integer in [1, V = 300]" in capsys.readouterr().err

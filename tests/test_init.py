@@ -1,0 +1,135 @@
+import numpy as np
+import pytest
+import torch
+
+from mobius_init import CorpusStats
+from mobius_init import kernel as K
+from mobius_init.init import METHODS, analytic_embeddings, apply_embeddings_, random_embeddings, rms
+from mobius_init.spectral import mstar_dense, mstar_eigenpairs, randomized_svd
+
+
+@pytest.fixture(scope="module")
+def stats():
+    return CorpusStats.from_corpus("builtin:lee", normalize="text8").restrict(400)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_shapes_scale_and_determinism(stats, method):
+    E = analytic_embeddings(stats, 32, method, seed=3)
+    assert E.shape == (400, 32) and E.dtype == torch.float32
+    assert rms(E.numpy()) == pytest.approx(rms(random_embeddings(400, 32, 3)), rel=1e-6)
+    assert torch.equal(E, analytic_embeddings(stats, 32, method, seed=3))
+    assert rms(analytic_embeddings(stats, 32, method, scale=0.5).numpy()) == pytest.approx(0.5, rel=1e-6)
+
+
+def test_random_is_gpt_init():
+    E = random_embeddings(2000, 64, seed=0)
+    assert abs(E.std() - 0.02) < 0.0005 and abs(E.mean()) < 0.0005
+    assert not np.array_equal(E, random_embeddings(2000, 64, seed=1))
+
+
+def test_mobius_equals_dense_pipeline(stats):
+    small = stats.restrict(120)
+    E = analytic_embeddings(small, 120, "mobius", scale=None, k0_method="eigh").double().numpy()
+    D = small.dense("D")
+    W = K.reconstruct_w(D, K.derive_k0(D, 0.003, "eigh"))
+    E_dense = K.embeddings_from_w(W, 120)
+    scale = np.abs(E_dense @ E_dense.T).max()
+    assert np.abs(E @ E.T - E_dense @ E_dense.T).max() < 1e-5 * scale  # float32 output
+    norms = np.linalg.norm(E, axis=1)
+    assert np.allclose(norms, norms[0], rtol=1e-4)  # circulant W: every token gets the same norm
+
+
+def test_ppmi_svd_matches_dense_svd(stats):
+    P = stats.ppmi(0.75)
+    S_dense = np.linalg.svd(P.toarray(), compute_uv=False)[:10]
+    # with a wide sketch the algorithm is exact to round-off ...
+    U, S, Vt = randomized_svd(P, 10, n_oversamples=60, n_iter=8, dtype=torch.float64)
+    np.testing.assert_allclose(S, S_dense, rtol=1e-6)
+    np.testing.assert_allclose(U.T @ U, np.eye(10), atol=1e-10)
+    np.testing.assert_allclose(U.T @ (P @ Vt.T), np.diag(S), atol=1e-8)
+    # ... and the defaults (float32, 20 extra columns, 5 power iterations) are within 1%
+    np.testing.assert_allclose(randomized_svd(P, 10)[1], S_dense, rtol=1e-2)
+
+
+def test_mstar_eigenpairs_match_dense_v1000():
+    stats = CorpusStats.from_corpus("builtin:lee", normalize="text8", weighting="linear").restrict(1000)
+    M = mstar_dense(stats.C, stats.vocab.counts)
+    assert np.allclose(M, M.T) and M.min() >= -2.0 - 1e-12
+    lam, Q = np.linalg.eigh(M)
+    vals, vecs = mstar_eigenpairs(stats.C, stats.vocab.counts, 20)
+    np.testing.assert_allclose(vals, lam[::-1][:20], rtol=1e-8)
+    overlap = np.abs(np.sum(vecs * Q[:, ::-1][:, :20], axis=0))
+    assert overlap.min() > 1 - 1e-6
+
+
+def test_mstar_zero_rows_have_no_nan():
+    stats = CorpusStats.from_corpus(["a b a b c", "d"], window=2)  # "d" co-occurs with nothing
+    row = mstar_dense(stats.C, stats.vocab.counts)[stats.vocab.index("d")]
+    assert np.all(row == -2.0)  # P_dj = 0 for every j: the row is exactly -2, not NaN
+    assert torch.isfinite(analytic_embeddings(stats, 2, "mstar", scale=None)).all()
+
+
+def test_bad_arguments(stats):
+    with pytest.raises(ValueError, match="unknown init method 'glove'"):
+        analytic_embeddings(stats, 8, "glove")
+    with pytest.raises(ValueError, match=r"dim must be an integer in \[1, V = 400\]"):
+        analytic_embeddings(stats, 401, "random")
+    with pytest.raises(ValueError, match="scale must be"):
+        analytic_embeddings(stats, 8, "random", scale=-1.0)
+
+
+class Tied(torch.nn.Module):
+    def __init__(self, V, d, tie=True):
+        super().__init__()
+        self.emb = torch.nn.Embedding(V, d)
+        self.head = torch.nn.Linear(d, V, bias=False)
+        if tie:
+            self.head.weight = self.emb.weight
+
+    def get_input_embeddings(self):
+        return self.emb
+
+    def get_output_embeddings(self):
+        return self.head
+
+
+def test_apply_to_tied_module_and_parameter(stats):
+    E = analytic_embeddings(stats, 16, "ppmi_svd")
+    model = Tied(400, 16)
+    apply_embeddings_(model, E)
+    assert torch.equal(model.emb.weight, E) and model.head.weight is model.emb.weight
+    param = torch.nn.Parameter(torch.zeros(400, 16))
+    apply_embeddings_(param, E)
+    assert torch.equal(param, E)
+
+
+def test_apply_untied(stats):
+    E = analytic_embeddings(stats, 16, "random")
+    with pytest.raises(ValueError, match="not tied"):
+        apply_embeddings_(Tied(400, 16, tie=False), E)
+    model = Tied(400, 16, tie=False)
+    apply_embeddings_(model, E, untied="copy")
+    assert torch.equal(model.head.weight, E) and torch.equal(model.emb.weight, E)
+
+
+def test_apply_shape_errors(stats):
+    E = analytic_embeddings(stats, 16, "random")
+    with pytest.raises(ValueError, match="vocabulary size mismatch: the model embeds 500 ids but E has 400"):
+        apply_embeddings_(Tied(500, 16), E)
+    with pytest.raises(ValueError, match="dimension mismatch"):
+        apply_embeddings_(Tied(400, 8), E)
+    with pytest.raises(TypeError, match="has no get_input_embeddings"):
+        apply_embeddings_(torch.nn.Linear(3, 3), E)
+
+
+def test_apply_to_tiny_local_gpt2(stats):
+    transformers = pytest.importorskip("transformers")
+    config = transformers.GPT2Config(vocab_size=400, n_positions=32, n_embd=16, n_layer=1, n_head=2)
+    model = transformers.GPT2LMHeadModel(config)  # built locally, nothing downloaded
+    E = analytic_embeddings(stats, 16, "mobius")
+    apply_embeddings_(model, E)
+    assert torch.equal(model.get_input_embeddings().weight, E)
+    assert torch.equal(model.get_output_embeddings().weight, E)
+    logits = model(torch.tensor([[1, 2, 3]])).logits
+    assert logits.shape == (1, 3, 400) and torch.isfinite(logits).all()

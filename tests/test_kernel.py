@@ -1,0 +1,184 @@
+import numpy as np
+import pytest
+import scipy.linalg as sla
+import scipy.sparse as sp
+
+from mobius_init import CorpusStats
+from mobius_init import kernel as K
+
+
+def cos(a, b):
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+@pytest.fixture(scope="module")
+def lee_uniform():
+    return CorpusStats.from_corpus("builtin:lee", normalize="text8")
+
+
+def random_D(rng, V, pd=False):
+    A = rng.random((V, V)) * (rng.random((V, V)) < 0.3)
+    D = np.log1p(5 * (A + A.T))
+    if pd:
+        D += V * np.eye(V)  # strictly positive definite
+    return D
+
+
+def test_eigh_formula_against_fractional_power(rng):
+    D = random_D(rng, 40, pd=True)
+    expected = np.real(sla.fractional_matrix_power(D, 0.003 - 1))[0]
+    np.testing.assert_allclose(K.derive_k0(D, 0.003, "eigh"), expected, rtol=1e-8)
+
+
+def test_fft_formula_against_fractional_power(rng):
+    D = random_D(rng, 40, pd=True)
+    F = np.fft.fft2(D)
+    F[np.abs(F) <= 1e-10] = 1e-10
+    D_eps = np.real(sla.fractional_matrix_power(D, 0.01))
+    expected = np.real(np.fft.ifft2(np.fft.fft2(D_eps) / F))[0]
+    np.testing.assert_allclose(K.derive_k0(D, 0.01, "fft"), expected, rtol=1e-7, atol=1e-12)
+
+
+def test_guard_replaces_small_fft_entries():
+    D = np.ones((4, 4))  # FFT2 is zero except at (0, 0)
+    F = K.guarded_fft2(D)
+    assert F[0, 0] == 16 and np.all(F.ravel()[1:] == 1e-10)
+
+
+def nonpositive_projection(D):
+    lam, Q = np.linalg.eigh(D)
+    neg = lam <= K.EIGENVALUE_FLOOR
+    return Q[:, neg] @ Q[0, neg], neg.any()
+
+
+@pytest.mark.parametrize("V", [30, 200])
+def test_k0_is_projection_on_nonpositive_eigenspace_random(rng, V):
+    D = random_D(rng, V)
+    proj, has_neg = nonpositive_projection(D)
+    assert has_neg
+    k0 = K.derive_k0(D, 0.003, "eigh")
+    assert 1 - cos(k0, proj) < 1e-12
+
+
+def test_k0_is_projection_on_nonpositive_eigenspace_real(lee_uniform):
+    D = lee_uniform.dense("D", 1000)
+    proj, has_neg = nonpositive_projection(D)
+    assert has_neg
+    assert 1 - cos(K.derive_k0(D, 0.003, "eigh"), proj) < 1e-12
+
+
+def test_k0_without_nonpositive_eigenvalues_is_power_times_e0(rng):
+    D = random_D(rng, 30, pd=True)
+    assert np.linalg.eigvalsh(D).min() > 0
+    e0 = np.eye(30)[0]
+    expected = np.linalg.solve(np.real(sla.fractional_matrix_power(D, 1 - 0.003)), e0)
+    np.testing.assert_allclose(K.derive_k0(D, 0.003, "eigh"), expected, rtol=1e-8)
+    np.testing.assert_allclose(K.derive_k0(sp.csr_matrix(D), 0.003, "auto"), expected, rtol=1e-6)
+
+
+def test_auto_matches_eigh_on_real_corpus_v2000(lee_uniform):
+    D = lee_uniform.restrict(2000).D()
+    reference = K.derive_k0(D, 0.003, "eigh")
+    k0, info = K.derive_k0(D, 0.003, "auto", return_info=True)
+    assert info.converged and info.iterations < 2000
+    assert cos(k0, reference) >= 0.99
+    # the reported estimate is honest: the true error is of the order of the last change
+    assert 1 - cos(k0, reference) < 100 * max(info.change, 1e-6)
+
+
+def test_auto_warns_when_not_converged(lee_uniform):
+    with pytest.warns(RuntimeWarning, match="did not converge in 25 iterations"):
+        K.derive_k0(lee_uniform.restrict(500).D(), method="auto", max_iter=25, tol=1e-12)
+
+
+def test_fft2_of_circulant_lives_on_antidiagonal(rng):
+    V = 16
+    F = np.fft.fft2(K.circulant(rng.standard_normal(V)))
+    u, v = np.indices((V, V))
+    assert np.abs(F[(u + v) % V != 0]).max() < 1e-10
+    assert np.abs(F[(u + v) % V == 0]).max() > 1e-3
+
+
+@pytest.mark.parametrize("source", ["random", "real"])
+def test_reconstructed_w_is_circulant_from_wrapped_diagonals(rng, lee_uniform, source):
+    if source == "random":
+        D = random_D(rng, 64)
+    else:
+        D = lee_uniform.restrict(300).D()  # sparse
+    k0 = K.derive_k0(D, 0.003, "eigh")
+    W = K.reconstruct_w(D, k0)
+    w = K.reconstruct_w_row(D, k0)
+    scale = np.abs(W).max()
+    assert np.abs(W - K.circulant(w)).max() < 1e-12 * scale
+    assert K.circulant_score(W) > 1 - 1e-12
+    Dd = D.toarray() if sp.issparse(D) else D
+    d = K.wrapped_diagonal_sums(D)
+    assert np.allclose(d, [sum(Dd[i, (i + s) % len(d)] for i in range(len(d))) for s in range(len(d))])
+
+
+def test_empirical_kernel_inverts_reconstruction(rng):
+    D = random_D(rng, 32, pd=True)
+    k0 = rng.standard_normal(32)
+    Kemp = K.empirical_kernel(K.reconstruct_w(D, k0), D)
+    np.testing.assert_allclose(Kemp, K.circulant(k0), atol=1e-8)
+
+
+def test_circulant_score(rng):
+    assert K.circulant_score(K.circulant(rng.standard_normal(50))) == pytest.approx(1.0)
+    assert abs(K.circulant_score(rng.standard_normal((50, 50)))) < 0.3
+
+
+@pytest.mark.parametrize("V, dim", [(64, 1), (64, 10), (63, 11), (64, 64)])
+def test_circulant_embeddings_match_eigensolver(rng, V, dim):
+    w = rng.standard_normal(V)
+    W = K.circulant(w)
+    sym = (W + W.T) / 2
+    lam = np.sort(np.linalg.eigvalsh(sym))[::-1]
+    E_fast = K.circulant_embeddings(w, dim)
+    E_dense = K.embeddings_from_w(W, dim)
+    assert E_fast.shape == E_dense.shape == (V, dim)
+    if dim == V or lam[dim - 1] - lam[dim] > 1e-9:  # E E^T is unique when the cut splits no eigenvalue
+        np.testing.assert_allclose(E_fast @ E_fast.T, E_dense @ E_dense.T, atol=1e-9)
+    # columns are eigenvectors of the symmetrised W with the expected eigenvalues
+    norms2 = (E_fast**2).sum(0)
+    np.testing.assert_allclose(np.sort(norms2)[::-1], np.maximum(lam[:dim], 0), atol=1e-9)
+
+
+def test_embeddings_from_w_clips_negative_eigenvalues():
+    W = np.diag([3.0, -2.0, 1.0])
+    E = K.embeddings_from_w(W, 3)
+    np.testing.assert_allclose(E @ E.T, np.diag([3.0, 0.0, 1.0]), atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "D, match",
+    [
+        (np.ones((3, 4)), "square"),
+        (np.array([[1.0, 2.0], [0.0, 1.0]]), "symmetric"),
+        (np.array([[1.0, np.nan], [np.nan, 1.0]]), "NaN or Inf"),
+        (sp.csr_matrix(np.array([[np.inf, 1.0], [1.0, 0.0]])), "NaN or Inf"),
+        (np.ones((1, 1)), "at least 2 x 2"),
+    ],
+)
+def test_bad_D(D, match):
+    with pytest.raises(ValueError, match=match):
+        K.derive_k0(D)
+
+
+@pytest.mark.parametrize("eps", [0.0, -0.1, 1.0, 1.5, float("nan")])
+def test_bad_epsilon(eps):
+    with pytest.raises(ValueError, match="epsilon must lie strictly between 0 and 1"):
+        K.derive_k0(np.eye(3), eps)
+
+
+def test_bad_dim_and_shapes():
+    with pytest.raises(ValueError, match=r"dim must be an integer in \[1, V = 4\]"):
+        K.embeddings_from_w(np.eye(4), 5)
+    with pytest.raises(ValueError, match=r"dim must be an integer in \[1, V = 4\]"):
+        K.circulant_embeddings(np.ones(4), 0)
+    with pytest.raises(ValueError, match=r"k0 must have shape \(3,\)"):
+        K.reconstruct_w_row(np.eye(3), np.ones(4))
+    with pytest.raises(ValueError, match="W has shape"):
+        K.empirical_kernel(np.eye(2), np.eye(3))
+    with pytest.raises(ValueError, match="unknown k0 method"):
+        K.derive_k0(np.eye(3), method="svd")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .cooccurrence import WEIGHTINGS
 from .corpus import NORMALIZATIONS
@@ -78,6 +79,86 @@ def _init(args: argparse.Namespace) -> None:
     print(f"{args.method} embeddings {tuple(E.shape)}, RMS {float(E.pow(2).mean().sqrt()):.4g} -> {args.output}")
 
 
+def _compare_config(args: argparse.Namespace):
+    from .experiments.compare import CompareConfig
+
+    inits = tuple(i.strip() for i in args.inits.split(",") if i.strip())
+    unknown = [i for i in inits if i not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown init(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
+    return CompareConfig(
+        corpus=args.corpus,
+        tokenizer=args.tokenizer,
+        vocab_size=args.vocab_size,
+        normalize=args.normalize,
+        max_docs=args.max_docs,
+        inits=inits,
+        seeds=args.seeds,
+        steps=args.steps,
+        n_layer=args.n_layer,
+        n_head=args.n_head,
+        n_embd=args.n_embd,
+        block_size=args.block_size,
+        dropout=args.dropout,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        eval_every=args.eval_every,
+        monitor_every=args.monitor_every,
+        monitor_top_n=args.monitor_top_n,
+    )
+
+
+def _compare(args: argparse.Namespace) -> None:
+    from .experiments.compare import run_compare
+
+    run_compare(_compare_config(args), args.output)
+    print(Path(args.output, "results.md").read_text())
+    for name in ("results.json", "results.md", "loss.png", "k0_cosine.png", "logs/"):
+        print(f"wrote {Path(args.output, name)}")
+
+
+def _add_compare_options(p: argparse.ArgumentParser, **defaults) -> None:
+    d = {
+        "corpus": "builtin:lee",
+        "tokenizer": "word",
+        "vocab_size": 1000,
+        "seeds": 3,
+        "steps": 1000,
+        "n_embd": 64,
+        "block_size": 64,
+        "eval_every": 50,
+        "monitor_every": 250,
+        "output": "compare-out",
+        **defaults,
+    }
+    p.add_argument("--corpus", default=d["corpus"], help=f"corpus source (default: {d['corpus']})")
+    p.add_argument("--tokenizer", choices=["word", "bpe"], default=d["tokenizer"], help="(default: %(default)s)")
+    p.add_argument(
+        "--vocab-size",
+        type=int,
+        default=d["vocab_size"],
+        help="word: keep the N most frequent words; bpe: train N ids (default: %(default)s)",
+    )
+    p.add_argument("--normalize", choices=list(NORMALIZATIONS), default="text8", help="(default: text8)")
+    p.add_argument("--max-docs", type=int, default=None, help="read at most this many documents")
+    p.add_argument("--inits", default=",".join(METHODS), help="comma-separated (default: %(default)s)")
+    p.add_argument("--seeds", type=int, default=d["seeds"], help="(default: %(default)s)")
+    p.add_argument("--steps", type=int, default=d["steps"], help="(default: %(default)s)")
+    p.add_argument("--n-layer", type=int, default=2)
+    p.add_argument("--n-head", type=int, default=2)
+    p.add_argument("--n-embd", type=int, default=d["n_embd"], help="(default: %(default)s)")
+    p.add_argument("--block-size", type=int, default=d["block_size"], help="(default: %(default)s)")
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--weight-decay", type=float, default=0.01)
+    p.add_argument("--eval-every", type=int, default=d["eval_every"], help="(default: %(default)s)")
+    p.add_argument("--monitor-every", type=int, default=d["monitor_every"], help="(default: %(default)s)")
+    p.add_argument("--monitor-top-n", type=int, default=None, help="monitor the top-N ids only (bounds its cost)")
+    p.add_argument("-o", "--output", default=d["output"], help="output directory (default: %(default)s)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mobius-init",
@@ -111,6 +192,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epsilon", type=float, default=0.003, help="MobiusKernel epsilon (default: 0.003)")
     p.add_argument("-o", "--output", required=True, help="output .pt path")
     p.set_defaults(func=_init)
+
+    p = sub.add_parser(
+        "compare",
+        help="train MiniGPT with each init over several seeds and compare (loss, k0 monitor + controls)",
+        description="Same model, data, seeds and optimizer for every init. Writes results.json, results.md (table), "
+        "loss.png and k0_cosine.png (with the monitor's controls) and per-run JSONL logs.",
+    )
+    _add_compare_options(p)
+    p.set_defaults(func=_compare)
+
+    p = sub.add_parser(
+        "demo",
+        help="the comparison, small, on the built-in corpus (a few minutes on 2 CPU cores)",
+        description="mobius-init compare on builtin:lee with small settings; prints the table and where the files are. "
+        "Every option of 'compare' can be changed.",
+    )
+    _add_compare_options(
+        p,
+        seeds=2,
+        steps=300,
+        n_embd=32,
+        block_size=32,
+        eval_every=25,
+        monitor_every=100,
+        vocab_size=1000,
+        output="mobius-demo",
+    )
+    p.set_defaults(func=_compare)
     return parser
 
 

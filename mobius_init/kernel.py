@@ -192,7 +192,12 @@ def empirical_kernel(W: np.ndarray, D: np.ndarray | sp.spmatrix) -> np.ndarray:
         raise ValueError(f"W has shape {W.shape} but D has {D.shape}")
     if not np.all(np.isfinite(W)):
         raise ValueError("W contains NaN or Inf")
-    return np.real(np.fft.ifft2(np.fft.fft2(W) / guarded_fft2(_dense(D))))
+    return deconvolve(W, guarded_fft2(_dense(D)))
+
+
+def deconvolve(W: np.ndarray, F: np.ndarray) -> np.ndarray:
+    """``real(IFFT2(FFT2(W) / F))`` for a precomputed guarded ``F`` (see :func:`guarded_fft2`)."""
+    return np.real(np.fft.ifft2(np.fft.fft2(W) / F))
 
 
 def circulant_score(K: np.ndarray) -> float:

@@ -4,6 +4,7 @@ the matrices derived from it (``D = log(1 + C)``, PPMI) and a versioned ``.npz``
 from __future__ import annotations
 
 import json
+import time
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -81,6 +82,7 @@ class CorpusStats:
         text_column: str = "text",
         id_order: str | None = None,
         progress: bool = False,
+        timings: dict[str, float] | None = None,
     ) -> CorpusStats:
         """Read, tokenize and count ``source`` (any source :func:`read_corpus` takes).
 
@@ -91,8 +93,10 @@ class CorpusStats:
 
         The source is read twice (tokenizer training, then encoding); a one-shot iterator is
         held in memory for that. Token ids are held as int32 (4 bytes per token); counting
-        itself streams.
+        itself streams. ``timings``, if given, receives the seconds of the ``vocabulary`` stage
+        (reading, tokenizer, encoding, vocabulary) and of the ``cooccurrence`` stage.
         """
+        start = time.perf_counter()
         distance_weights(window, weighting)  # validate before any work
         trained = not isinstance(tokenizer, Tokenizer)
         if trained and vocab_size is not None and tokenizer == "word":
@@ -125,7 +129,11 @@ class CorpusStats:
         kept = [_in_vocabulary(table, a) for a in ids]
         del ids
         n_tokens = int(sum(len(a) for a in kept))
+        counted = time.perf_counter()
         C = count_cooccurrence(kept, len(vocab), window, weighting, progress=progress, total_tokens=n_tokens)
+        if timings is not None:
+            timings["vocabulary"] = counted - start
+            timings["cooccurrence"] = time.perf_counter() - counted
         if trained:
             tok.normalizer = normalizer(normalize)
         return cls(vocab, C, window, weighting, n_tokens, n_raw, len(kept), normalize, tok)

@@ -1,0 +1,124 @@
+"""Res2Vec against gensim word2vec on one Wikipedia shard, in one run.
+
+    python benchmarks/bench_res2vec.py [--corpus PATH] [--out results.json] [--only NAME ...]
+
+Contestants, each in its own process (wall time and peak memory are its own), all from the same
+file with text8 normalisation, window 5, min_count 10:
+  res2vec        Res2Vec defaults (harmonic window, PPMI cds 0.75, SVD at 300, dim="auto")
+  res2vec_300    the same with dim=300 (no dimension search)
+  skipgram       gensim Word2Vec sg=1, vector_size 300, negative 5, 5 epochs, workers 2
+  cbow           gensim Word2Vec sg=0, the same settings
+Word2vec gets documents cut into pieces of at most 10,000 words (gensim silently truncates longer
+"sentences"); its time includes reading and normalising the file, like Res2Vec's.
+Every model is scored on SimLex-999 and WordSim-353 (gensim's files; the WS-353 similarity and
+relatedness splits too when ../shared/data/benchmarks is present) and on the Google analogies
+(3CosAdd, 3CosMul, top 30k words).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import SHARD_AA, SHARED_DATA, peak_rss_gib, require, run_phase  # noqa: E402
+
+CONTESTANTS = ("res2vec", "res2vec_300", "skipgram", "cbow")
+W2V_MAX_SENTENCE = 10_000
+
+
+def similarity_files() -> dict[str, Path]:
+    from res2vec.evaluate import default_similarity_files
+
+    files = default_similarity_files()
+    extra = SHARED_DATA / "benchmarks"
+    for name, file in (("ws353_similarity", "EN-WS-353-SIM.txt"), ("ws353_relatedness", "EN-WS-353-REL.txt")):
+        if (extra / file).exists():
+            files[name] = extra / file
+    return files
+
+
+def phase(name: str, corpus: Path) -> dict:
+    from res2vec import evaluate
+
+    t0 = time.perf_counter()
+    if name.startswith("res2vec"):
+        from res2vec import Res2Vec
+
+        model = Res2Vec(dim=300 if name == "res2vec_300" else "auto").fit(corpus)
+        kv, extra = (
+            model.wv,
+            {
+                "dim": model.results_["dim"],
+                "stages": model.results_["seconds"],
+                "dimension_search": model.results_["dimension_search"],
+            },
+        )
+    else:
+        from gensim.models import Word2Vec
+
+        from mobius_init import read_corpus
+
+        sentences = []
+        for doc in read_corpus(corpus, normalize="text8"):
+            words = doc.split()
+            sentences.extend(words[i : i + W2V_MAX_SENTENCE] for i in range(0, len(words), W2V_MAX_SENTENCE))
+        t_read = time.perf_counter() - t0
+        model = Word2Vec(
+            sentences,
+            sg=int(name == "skipgram"),
+            vector_size=300,
+            window=5,
+            min_count=10,
+            negative=5,
+            epochs=5,
+            workers=2,
+            seed=0,
+        )
+        kv, extra = model.wv, {"dim": 300, "read_seconds": t_read}
+    seconds = time.perf_counter() - t0
+    report = evaluate(kv, similarity=similarity_files())
+    return {"seconds": seconds, "peak_gib": peak_rss_gib(), "vocab_size": len(kv), **extra, "evaluation": report}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=SHARD_AA)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--only", nargs="*", choices=CONTESTANTS, default=list(CONTESTANTS))
+    parser.add_argument("--phase", choices=CONTESTANTS, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        print(json.dumps(phase(args.phase, args.corpus)))
+        return
+    require(args.corpus)
+    results = {}
+    for name in args.only:
+        results[name] = run_phase(__file__, name, "--corpus", str(args.corpus))
+        print(f"{name}: {results[name]['seconds']:.1f} s", flush=True)
+    sims = list(next(iter(results.values()))["evaluation"]["similarity"])
+    print(f"\ncorpus {args.corpus.name}, {os.cpu_count()} CPUs\n")
+    print("| model | dim | wall s | peak GiB | " + " | ".join(sims) + " | analogy 3CosAdd | 3CosMul |")
+    print("|---|---:|---:|---:|" + "---:|" * (len(sims) + 2))
+    for name, r in results.items():
+        ev = r["evaluation"]
+        cells = " | ".join(f"{ev['similarity'][s]['spearman']:.3f}" for s in sims)
+        print(
+            f"| {name} | {r['dim']} | {r['seconds']:.1f} | {r['peak_gib']:.2f} | {cells} | "
+            f"{ev['analogy']['3cosadd']:.3f} | {ev['analogy']['3cosmul']:.3f} |"
+        )
+    if "skipgram" in results:
+        for name in results:
+            if name.startswith("res2vec"):
+                ratio = results["skipgram"]["seconds"] / results[name]["seconds"]
+                print(f"\n{name} is {ratio:.1f}x faster than skip-gram (target: 30x)")
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

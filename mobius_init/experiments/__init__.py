@@ -1,0 +1,1 @@
+"""Experiments that orchestrate the library: ``compare`` (analytic vs random init)."""

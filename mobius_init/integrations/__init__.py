@@ -1,0 +1,1 @@
+"""Adapters for other trainers; each imports its framework only when used."""

@@ -1,0 +1,197 @@
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+import res2vec
+from res2vec import Res2Vec, information_capacity, optimal_dimension
+from res2vec.cli import main
+from res2vec.evaluate import evaluate_analogies, evaluate_similarity, read_analogy_file, read_similarity_file
+from res2vec.resonance import metric_tensor, resonance_curve, sample_pairs, self_consistent_dimension
+
+
+def test_calibration_against_published_release():
+    R, V = 0.07105052444654311, 1_008_133
+    assert abs(information_capacity(R) - 0.10632796259662737) < 1e-9
+    assert abs(optimal_dimension(V, R) - 187.56359159122252) < 1e-9
+
+
+def test_capacity_edges():
+    assert information_capacity(0.0) == 0.0
+    assert information_capacity(1.0) == np.inf and optimal_dimension(10, 1.0) == 0.0
+    with pytest.raises(ValueError, match=r"R must lie in \[0, 1\]"):
+        information_capacity(1.5)
+
+
+def test_metric_and_resonance_definitions(rng):
+    E = rng.standard_normal((200, 6)) * np.array([5, 4, 3, 2, 1, 0.5])
+    G = metric_tensor(E)
+    assert np.trace(G) == pytest.approx(6)
+    pairs = sample_pairs(200, 500, 100, seed=1)
+    assert (pairs[:, 0] != pairs[:, 1]).all() and pairs.max() < 100
+    curve = resonance_curve(E, pairs)
+    # R(d) by the definition, with the full (not diagonal) metric of the leading d columns
+    for d in (1, 3, 6):
+        Gd = metric_tensor(E[:, :d])
+        a, b = E[pairs[:, 0], :d], E[pairs[:, 1], :d]
+        cos = np.einsum("ij,jk,ik->i", a, Gd, b) / np.sqrt(
+            np.einsum("ij,jk,ik->i", a, Gd, a) * np.einsum("ij,jk,ik->i", b, Gd, b)
+        )
+        # the sample's columns are not exactly orthogonal, so allow for the off-diagonal of G
+        assert curve[d - 1] == pytest.approx(np.abs(cos).mean(), abs=0.05 if d > 1 else 1e-12)
+    assert curve[0] == pytest.approx(1.0)
+
+
+def test_resonance_is_exact_for_orthogonal_columns(rng):
+    Q, _ = np.linalg.qr(rng.standard_normal((300, 8)))
+    E = Q * np.array([8, 7, 6, 5, 4, 3, 2, 1.0])
+    pairs = sample_pairs(300, 400, 300, seed=2)
+    curve = resonance_curve(E, pairs)
+    Gd = metric_tensor(E[:, :5])
+    a, b = E[pairs[:, 0], :5], E[pairs[:, 1], :5]
+    cos = np.einsum("ij,jk,ik->i", a, Gd, b) / np.sqrt(
+        np.einsum("ij,jk,ik->i", a, Gd, a) * np.einsum("ij,jk,ik->i", b, Gd, b)
+    )
+    assert curve[4] == pytest.approx(np.abs(cos).mean(), rel=1e-12)
+
+
+def test_fixed_point_search():
+    V = 2**20  # log2 V = 20
+    d = np.arange(1, 101)
+    R_at = lambda target: 1 - 2.0 ** (-20.0 / target)  # noqa: E731  R giving d* = target
+    curve = R_at(np.sqrt(d) * 6)  # d* = 6 sqrt(d): crosses d at d = 36
+    fp = self_consistent_dimension(V, curve)
+    assert fp.dim == 36 and fp.crossing == pytest.approx(36, abs=0.05)
+    assert fp.is_fixed_point and abs(fp.gap) < 1
+    flat = self_consistent_dimension(V, R_at(d * 2.0))  # d* = 2d: never crosses
+    assert flat.dim == 100 and flat.crossing is None and "no crossing" in flat.message
+
+
+@pytest.fixture(scope="module")
+def lee_model():
+    return Res2Vec(min_count=3, max_dim=60).fit("builtin:lee")
+
+
+def test_fit_outputs(lee_model):
+    r = lee_model.results_
+    kv = lee_model.wv
+    assert kv.vectors.shape == (r["vocab_size"], r["dim"]) and kv.vectors.dtype == np.float32
+    assert kv.index_to_key[0] == "the" and kv.get_vecattr("the", "count") > 1000
+    assert len(r["curve"]) == 60 and r["curve"][0]["R"] == pytest.approx(1.0)
+    for key in ("R_avg", "I_capacity", "d_optimal", "gap", "is_fixed_point", "dimension_search"):
+        assert key in r
+    assert r["I_capacity"] == pytest.approx(information_capacity(r["R_avg"]))
+    assert set(r["seconds"]) == {"vocabulary", "cooccurrence", "ppmi", "svd", "geometry"}
+    assert lee_model.metric_.shape == (r["dim"], r["dim"])
+    assert kv.most_similar("president", topn=3)  # the gensim API works
+    with pytest.raises(KeyError, match="qwertyuiop"):
+        kv["qwertyuiop"]
+
+
+def test_integer_dim_and_nested_truncation():
+    a = Res2Vec(dim=20, min_count=3, max_dim=60).fit("builtin:lee")
+    b = Res2Vec(dim=40, min_count=3, max_dim=60).fit("builtin:lee")
+    assert a.results_["dim"] == 20 and "fixed at 20" in a.results_["dimension_search"]
+    np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors[:, :20])  # one SVD, nested truncations
+
+
+def test_mstar_method():
+    m = Res2Vec(method="mstar", dim=20, min_count=3, max_dim=30, weighting="linear").fit("builtin:lee")
+    assert m.wv.vectors.shape[1] == 20 and np.isfinite(m.wv.vectors).all()
+    assert set(m.results_["seconds"]) == {"vocabulary", "cooccurrence", "mstar_eigenpairs", "geometry"}
+
+
+def sha256(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_save_load_and_bit_identical_rebuild(tmp_path, lee_model):
+    first, second = tmp_path / "a", tmp_path / "b"
+    lee_model.save(first)
+    Res2Vec(min_count=3, max_dim=60).fit("builtin:lee").save(second)
+    for name in ("embeddings.npy", "vocab.json", "metric.npy", "evaluation.json"):
+        assert sha256(first / name) == sha256(second / name), name
+    ra, rb = (json.loads((d / "results.json").read_text()) for d in (first, second))
+    ra.pop("seconds"), rb.pop("seconds")  # wall-clock timings are the only field allowed to differ
+    assert ra == rb
+    loaded = res2vec.load(first)
+    np.testing.assert_array_equal(loaded.wv.vectors, lee_model.wv.vectors)
+    assert loaded.wv.index_to_key == lee_model.wv.index_to_key
+    assert loaded.results_["dim"] == lee_model.results_["dim"] and loaded.evaluation_ == lee_model.evaluation_
+    np.testing.assert_array_equal(loaded.metric_, lee_model.metric_)
+    assert json.loads((first / "vocab.json").read_text())["the"] == 0
+
+
+def test_word2vec_formats(tmp_path, lee_model):
+    from gensim.models import KeyedVectors
+
+    for binary in (False, True):
+        path = tmp_path / f"vectors.{'bin' if binary else 'txt'}"
+        lee_model.wv.save_word2vec_format(str(path), binary=binary)
+        back = KeyedVectors.load_word2vec_format(str(path), binary=binary)
+        np.testing.assert_allclose(back["president"], lee_model.wv["president"], rtol=1e-5, atol=1e-6)
+
+
+def test_bad_input(tmp_path):
+    with pytest.raises(ValueError, match=r"vocabulary of 183 words \(min_count=40\), too small for max_dim=300"):
+        Res2Vec(min_count=40).fit("builtin:lee")
+    with pytest.raises(ValueError, match="dim must be 'auto' or an integer"):
+        Res2Vec(dim=500).fit("builtin:lee")
+    with pytest.raises(ValueError, match="unknown method"):
+        Res2Vec(method="glove").fit("builtin:lee")
+    with pytest.raises(ValueError, match="not fitted"):
+        Res2Vec().save(tmp_path / "x")
+    with pytest.raises(FileNotFoundError, match="not a Res2Vec directory"):
+        res2vec.load(tmp_path)
+
+
+def test_benchmark_files_with_malformed_lines(tmp_path, lee_model):
+    bad = tmp_path / "sim.txt"
+    bad.write_text("# comment\ncar\tauto\t8.5\nbroken line\n")
+    with pytest.raises(ValueError, match=r"sim.txt:3: expected 'word1 word2 score'"):
+        read_similarity_file(bad)
+    bad.write_text("a b notanumber\n")
+    with pytest.raises(ValueError, match=r"sim.txt:1:"):
+        evaluate_similarity(lee_model.wv, bad)
+    analogies = tmp_path / "q.txt"
+    analogies.write_text(": capitals\nathens greece oslo norway\nathens greece oslo\n")
+    with pytest.raises(ValueError, match=r"q.txt:3: expected four words"):
+        read_analogy_file(analogies)
+
+
+def test_evaluation_on_shipped_benchmarks(lee_model):
+    report = res2vec.evaluate(lee_model.wv)
+    sims = report["similarity"]
+    assert set(sims) == {"simlex999", "wordsim353"}
+    assert sims["simlex999"]["pairs"] + round(sims["simlex999"]["oov_rate"] * 999) == 999
+    a = report["analogy"]
+    assert a["questions"] == 19544 and 0 < a["answered"] < 19544 and 0 <= a["3cosadd"] <= 1
+
+
+def test_analogy_scoring_on_constructed_vectors():
+    from res2vec.model import keyed_vectors
+
+    words = ["king", "queen", "man", "woman", "apple"]
+    E = np.array([[1, 1, 0], [1, -1, 0], [0, 1, 0.1], [0, -1, 0.1], [0, 0, 1]], dtype=np.float32)
+    kv = keyed_vectors(words, E)
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "q.txt"
+        path.write_text(": gender\nman woman king queen\nMAN WOMAN KING QUEEN\nman woman king unknown\n")
+        r = evaluate_analogies(kv, path)
+    assert r["answered"] == 2 and r["3cosadd"] == 1.0 and r["3cosmul"] == 1.0
+    assert r["oov_rate"] == pytest.approx(1 / 3)
+
+
+def test_cli_build_and_eval(tmp_path, capsys):
+    out = tmp_path / "model"
+    assert main(["build", "builtin:lee", "-o", str(out), "--min-count", "3", "--max-dim", "40"]) == 0
+    printed = capsys.readouterr().out
+    assert "svd" in printed and "simlex999" in printed and f"wrote {out}" in printed
+    assert main(["eval", str(out), "--no-analogies"]) == 0
+    assert "wordsim353" in capsys.readouterr().out
+    assert main(["build", "builtin:lee", "-o", str(out), "--min-count", "40"]) == 2
+    assert "too small for max_dim=300" in capsys.readouterr().err

@@ -1,0 +1,243 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from mobius_init import CorpusStats
+from mobius_init.diagnostics import QUANTITIES, K0CosineMonitor
+from mobius_init.init import analytic_embeddings, apply_embeddings_
+from mobius_init.minigpt import MiniGPT, MiniGPTConfig
+from mobius_init.training import TrainConfig, TrainingDiverged, train
+
+
+@pytest.fixture(scope="module")
+def data():
+    from mobius_init import read_corpus
+
+    docs = list(read_corpus("builtin:lee"))
+    stats = CorpusStats.from_corpus(docs[:270], normalize="text8", max_size=300)
+    train_ids = np.concatenate(list(stats.encode(docs[:270])))
+    val_ids = np.concatenate(list(stats.encode(docs[270:])))
+    return stats, train_ids, val_ids
+
+
+def small_config(V):
+    return MiniGPTConfig(vocab_size=V, n_layer=2, n_head=2, n_embd=16, block_size=16)
+
+
+def test_model_structure():
+    model = MiniGPT(small_config(50))
+    assert model.lm_head.weight is model.tok_emb.weight
+    assert model.get_input_embeddings() is model.tok_emb
+    assert not any("pos" in name for name, _ in model.named_parameters())  # RoPE: no position table
+    logits, loss = model(torch.randint(0, 50, (3, 16)), torch.randint(0, 50, (3, 16)))
+    assert logits.shape == (3, 16, 50) and loss.ndim == 0
+    assert abs(float(loss.detach()) - np.log(50)) < 0.5  # near-uniform predictions at init
+    with pytest.raises(ValueError, match="exceeds block_size"):
+        model(torch.zeros(1, 17, dtype=torch.long))
+
+
+def test_causal_and_rope():
+    torch.manual_seed(0)
+    model = MiniGPT(small_config(30)).eval()
+    x = torch.randint(0, 30, (1, 10))
+    y = x.clone()
+    y[0, 7:] = (y[0, 7:] + 1) % 30
+    a, _ = model(x)
+    b, _ = model(y)
+    assert torch.allclose(a[0, :7], b[0, :7], atol=1e-6)  # the future does not leak into the past
+
+
+def test_rope_scores_depend_on_relative_position_only():
+    from mobius_init.minigpt import apply_rope, rope_tables
+
+    cos, sin = rope_tables(8, 32, 10_000.0)
+    q, k = torch.randn(8), torch.randn(8)
+
+    def score(m, n):
+        return float(apply_rope(q, cos[m], sin[m]) @ apply_rope(k, cos[n], sin[n]))
+
+    assert score(3, 1) == pytest.approx(score(20, 18), abs=1e-5)
+    assert score(3, 1) != pytest.approx(score(3, 2), abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"n_embd": 30, "n_head": 4}, "heads of even size"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"vocab_size": 0}, "vocab_size"),
+    ],
+)
+def test_config_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        MiniGPTConfig(**{"vocab_size": 10, **kwargs})
+
+
+def test_training_reduces_loss_and_is_deterministic(data, tmp_path):
+    stats, train_ids, val_ids = data
+    results = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = MiniGPT(small_config(stats.vocab_size))
+        config = TrainConfig(
+            steps=60,
+            batch_size=8,
+            lr=3e-3,
+            eval_every=20,
+            seed=0,
+            progress=False,
+            log_path=str(tmp_path / "log.jsonl"),
+            checkpoint_path=str(tmp_path / "ckpt.pt"),
+        )
+        results.append((train(model, train_ids, val_ids, config), model))
+    (first, m1), (second, m2) = results
+    assert first.history[-1]["val_loss"] < first.history[0]["val_loss"] - 0.5
+    assert [h["val_loss"] for h in first.history] == [h["val_loss"] for h in second.history]
+    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values(), strict=True))
+    lines = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [entry["step"] for entry in lines] == [0, 20, 40, 60]
+    assert torch.load(tmp_path / "ckpt.pt")["step"] == 60
+
+
+def test_callbacks_are_called(data):
+    stats, train_ids, val_ids = data
+    calls = []
+
+    class Recorder:
+        def on_train_start(self, model, step, metrics):
+            calls.append(("start", step))
+
+        def on_step_end(self, model, step, metrics):
+            calls.append(("step", step))
+
+        def on_eval(self, model, step, metrics):
+            metrics["custom"] = 1.0
+            calls.append(("eval", step))
+
+        def on_train_end(self, model, step, metrics):
+            calls.append(("end", step))
+
+    result = train(
+        MiniGPT(small_config(stats.vocab_size)),
+        train_ids,
+        val_ids,
+        TrainConfig(steps=4, eval_every=2, progress=False),
+        callbacks=[Recorder()],
+    )
+    assert calls == [
+        ("start", 0),
+        ("eval", 0),
+        ("step", 1),
+        ("step", 2),
+        ("eval", 2),
+        ("step", 3),
+        ("step", 4),
+        ("eval", 4),
+        ("end", 4),
+    ]
+    assert result.history[-1]["custom"] == 1.0
+
+
+def test_bad_streams(data):
+    stats, train_ids, val_ids = data
+    model = MiniGPT(small_config(stats.vocab_size))
+    with pytest.raises(ValueError, match="train_ids has 10 tokens, fewer than block_size"):
+        train(model, train_ids[:10], val_ids, TrainConfig(steps=1, progress=False))
+    with pytest.raises(ValueError, match="vocabulary mismatch"):
+        train(MiniGPT(small_config(100)), train_ids + 200, val_ids, TrainConfig(steps=1, progress=False))
+
+
+def test_divergence_stops_with_clear_message_and_keeps_checkpoint(data, tmp_path):
+    stats, train_ids, val_ids = data
+    model = MiniGPT(small_config(stats.vocab_size))
+    ckpt = tmp_path / "ckpt.pt"
+
+    class Poison:
+        def on_step_end(self, model, step, metrics):
+            if step == 3:
+                with torch.no_grad():
+                    model.tok_emb.weight.fill_(float("nan"))
+
+    with pytest.raises(TrainingDiverged, match="became nan at step 4"):
+        train(
+            model,
+            train_ids,
+            val_ids,
+            TrainConfig(steps=10, eval_every=2, progress=False, checkpoint_path=str(ckpt)),
+            callbacks=[Poison()],
+        )
+    kept = torch.load(ckpt)
+    assert kept["step"] == 2 and torch.isfinite(kept["model"]["tok_emb.weight"]).all()
+
+
+def test_monitor_reports_controls(data):
+    stats, train_ids, val_ids = data
+    monitor = K0CosineMonitor(stats, every=5, top_n=100)
+    torch.manual_seed(0)
+    model = MiniGPT(small_config(stats.vocab_size))
+    apply_embeddings_(model, analytic_embeddings(stats, 16, "ppmi_svd"))
+    result = train(model, train_ids, val_ids, TrainConfig(steps=10, eval_every=5, progress=False), callbacks=[monitor])
+    assert [h["step"] for h in monitor.history] == [0, 5, 10]
+    for report in monitor.history:
+        for q in QUANTITIES:
+            assert np.isfinite(report[q])
+            assert f"control_initial_{q}" in report and f"control_random_{q}" in report
+    assert monitor.history[0]["k0_cos_eigh"] == pytest.approx(monitor.history[0]["control_initial_k0_cos_eigh"])
+    assert "k0_cos_eigh" in result.history[-1]  # the report reaches the training log
+    # a circulant-free random matrix is not circulant; W = I has cos(W, I) = 1
+    assert monitor.controls["random"]["circulant_score"] < 0.9
+    assert monitor.measure(torch.eye(stats.vocab_size, 16))["offdiag_energy"] == pytest.approx(0.0)
+
+
+def test_monitor_in_a_plain_loop(data):
+    stats, _, _ = data
+    monitor = K0CosineMonitor(stats, top_n=50)
+    E = torch.nn.Parameter(analytic_embeddings(stats, 8, "random"))
+    optimizer = torch.optim.SGD([E], lr=0.1)
+    for step in range(3):
+        loss = (E @ E.T - torch.eye(len(E))).pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        report = monitor.check(E, step)
+    assert report["step"] == 2 and "control_random_k0_cos_eigh" in report
+    with pytest.raises(ValueError, match="vocabulary size mismatch"):
+        monitor.check(torch.zeros(5, 8), 3)
+
+
+def test_hf_trainer_callback(data, tmp_path):
+    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("accelerate")
+    from mobius_init.integrations.hf import k0_cosine_callback
+
+    stats, train_ids, _ = data
+    config = transformers.GPT2Config(
+        vocab_size=stats.vocab_size,
+        n_positions=16,
+        n_embd=16,
+        n_layer=1,
+        n_head=2,
+        bos_token_id=None,
+        eos_token_id=None,
+    )
+    model = transformers.GPT2LMHeadModel(config)
+    blocks = torch.as_tensor(train_ids[: 16 * 32], dtype=torch.long).view(32, 16)
+    dataset = [{"input_ids": b, "labels": b} for b in blocks]
+    monitor = K0CosineMonitor(stats, every=2, top_n=64)
+    args = transformers.TrainingArguments(
+        output_dir=str(tmp_path),
+        max_steps=4,
+        per_device_train_batch_size=8,
+        report_to=[],
+        use_cpu=True,
+        logging_steps=100,
+        save_strategy="no",
+    )
+    trainer = transformers.Trainer(
+        model=model, args=args, train_dataset=dataset, callbacks=[k0_cosine_callback(monitor)]
+    )
+    trainer.train()
+    assert [h["step"] for h in monitor.history] == [0, 2, 4]
+    assert any("control_random_k0_cos_eigh" in entry for entry in trainer.state.log_history)

@@ -1,0 +1,133 @@
+"""QWEM: the quartic word embedding model of Karkada, Simon, Bahri & DeWeese (2025), its
+gradient-descent training and its closed-form learning dynamics. Dense: meant for V ~ 1,000.
+
+With ``x_ij = w_i . w_j`` (tied embeddings ``W``, V x d), the quartic Maclaurin approximation of
+word2vec's loss is, up to a constant,
+
+    L(W) = sum_ij  G_ij x_ij^2 / 8  -  H_ij x_ij / 2,     G = P + p p^T,  H = P - p p^T,
+
+minimised entrywise at ``x_ij = 2 H_ij / G_ij = M*_ij``. With ``weighting="constant"`` every ``G_ij``
+is replaced by its mean ``g`` (and ``H`` by ``g M* / 2``): the loss becomes ``g/8 ||W W^T - M*||^2``
+and gradient flow ``dW/dt = (g/2)(M* - W W^T) W`` is solved mode by mode. Along an eigenvector of M*
+with eigenvalue ``lam > 0`` the squared singular value ``u`` follows the logistic curve
+
+    u(t) = lam / (1 + (lam / u0 - 1) exp(-g lam t)),
+
+so mode k switches on near ``t_k = log(lam_k / u0_k) / (g lam_k)``, largest eigenvalue first. Gradient
+descent with step ``lr`` runs at ``t = lr * step``. ``weighting="corpus"`` keeps the true weights,
+for which this is only an approximation: the example measures how close it comes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from .spectral import mstar_dense
+
+WEIGHTINGS = ("constant", "corpus")
+
+
+def qwem_targets(
+    C: sp.spmatrix, unigram_counts: np.ndarray, weighting: str = "constant"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dense ``(G, H)`` for the loss above (``P_ij = C_ij / sum C``, ``p_i = count_i / sum count``)."""
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"unknown weighting {weighting!r}; choose one of {', '.join(WEIGHTINGS)}")
+    P = C.toarray() / C.sum()
+    p = np.asarray(unigram_counts, dtype=np.float64)
+    p = p / p.sum()
+    independent = np.outer(p, p)
+    if weighting == "corpus":
+        return P + independent, P - independent
+    g = float(np.mean(P + independent))
+    return np.full(P.shape, g), g * mstar_dense(C, unigram_counts) / 2
+
+
+def qwem_loss(W: torch.Tensor, G: torch.Tensor, H: torch.Tensor) -> torch.Tensor:
+    X = W @ W.T
+    return (G * X * X).sum() / 8 - (H * X).sum() / 2
+
+
+@dataclass
+class QWEMRun:
+    steps: np.ndarray  # recorded steps
+    singular_values: np.ndarray  # len(steps) x d, descending
+    eigenvalues: np.ndarray  # top-d eigenvalues of M*, descending
+    u0: np.ndarray  # squared projection of W(0) on each eigenvector
+    g: float  # mean weight
+    lr: float
+    losses: np.ndarray
+
+    def predicted(self) -> np.ndarray:
+        """Closed-form singular values at the recorded steps (len(steps) x d)."""
+        return predicted_singular_values(self.eigenvalues, self.u0, self.g, self.lr * self.steps)
+
+
+def predicted_singular_values(lam: np.ndarray, u0: np.ndarray, g: float, t: np.ndarray) -> np.ndarray:
+    """``sqrt(u_k(t))`` of the logistic solution for each mode (eigenvalues <= 0 decay to 0)."""
+    lam, u0, t = np.asarray(lam, float), np.asarray(u0, float), np.asarray(t, float)[:, None]
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        u = lam / (1 + (lam / u0 - 1) * np.exp(-g * lam * t))
+        decay = u0 / (1 + u0 * g * t)  # lam = 0 limit; negative lam decays faster still
+    return np.sqrt(np.where(lam > 0, u, np.minimum(decay, u0)))
+
+
+def train_qwem(
+    C: sp.spmatrix,
+    unigram_counts: np.ndarray,
+    dim: int,
+    *,
+    steps: int = 3000,
+    weighting: str = "constant",
+    init_scale: float = 1e-6,
+    rate: float = 0.02,
+    record_every: int = 10,
+    seed: int = 0,
+) -> QWEMRun:
+    """Full-batch gradient descent (plain SGD on the exact loss) from a tiny random init.
+
+    ``init_scale``: the std of W(0) relative to ``sqrt(lam_1)``. ``rate``: ``lr * g * lam_1``, the step
+    in units of the fastest mode's time constant (small = close to gradient flow).
+    """
+    G_np, H_np = qwem_targets(C, unigram_counts, weighting)
+    M = mstar_dense(C, unigram_counts)
+    lam_all, Q = np.linalg.eigh(M)
+    order = np.argsort(-lam_all)[:dim]
+    lam, vecs = lam_all[order], Q[:, order]
+    if lam[0] <= 0:
+        raise ValueError("M* has no positive eigenvalue: nothing to learn")
+    g = float(np.mean(G_np))
+    lr = rate / (g * lam[0])
+    generator = torch.Generator().manual_seed(seed)
+    V = M.shape[0]
+    W = (torch.randn(V, dim, generator=generator, dtype=torch.float64) * init_scale * np.sqrt(lam[0])).requires_grad_()
+    u0 = np.sum((vecs.T @ W.detach().numpy()) ** 2, axis=1)
+    G, H = torch.from_numpy(G_np), torch.from_numpy(H_np)
+    recorded, values, losses = [], [], []
+    optimizer = torch.optim.SGD([W], lr=lr)
+    for step in range(steps + 1):
+        loss = qwem_loss(W, G, H)
+        if step % record_every == 0 or step == steps:
+            recorded.append(step)
+            values.append(torch.linalg.svdvals(W.detach()).numpy())
+            losses.append(loss.item())
+        if step == steps:
+            break
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return QWEMRun(np.array(recorded), np.array(values), lam, u0, g, lr, np.array(losses))
+
+
+def switch_steps(values: np.ndarray, steps: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """First recorded step at which each column of ``values`` reaches ``targets`` (NaN if never)."""
+    out = np.full(values.shape[1], np.nan)
+    for k in range(values.shape[1]):
+        hit = np.flatnonzero(values[:, k] >= targets[k])
+        if len(hit):
+            out[k] = steps[hit[0]]
+    return out

@@ -34,3 +34,48 @@ def run_phase(script: str, phase: str, *args: str) -> dict:
     result = json.loads(out.strip().splitlines()[-1])
     result.setdefault("process_seconds", time.perf_counter() - t0)
     return result
+
+
+W2V_MAX_SENTENCE = 10_000
+
+
+def similarity_files() -> dict[str, Path]:
+    """gensim's SimLex-999 and WordSim-353, plus the WS-353 similarity/relatedness splits when the
+    shared benchmark folder is present."""
+    from res2vec.evaluate import default_similarity_files
+
+    files = default_similarity_files()
+    extra = SHARED_DATA / "benchmarks"
+    for name, file in (("ws353_similarity", "EN-WS-353-SIM.txt"), ("ws353_relatedness", "EN-WS-353-REL.txt")):
+        if (extra / file).exists():
+            files[name] = extra / file
+    return files
+
+
+def train_word2vec(corpus: Path, sg: bool, vector_size: int = 300, max_final_vocab: int | None = None):
+    """gensim Word2Vec (window 5, min_count 10, negative 5, 5 epochs, 2 workers, seed 0) on the
+    text8-normalised corpus; documents are cut into pieces of at most 10,000 words because gensim
+    silently truncates longer sentences. Returns (KeyedVectors, seconds spent reading)."""
+    from gensim.models import Word2Vec
+
+    from mobius_init import read_corpus
+
+    t0 = time.perf_counter()
+    sentences = []
+    for doc in read_corpus(corpus, normalize="text8"):
+        words = doc.split()
+        sentences.extend(words[i : i + W2V_MAX_SENTENCE] for i in range(0, len(words), W2V_MAX_SENTENCE))
+    read_seconds = time.perf_counter() - t0
+    model = Word2Vec(
+        sentences,
+        sg=int(sg),
+        vector_size=vector_size,
+        window=5,
+        min_count=10,
+        negative=5,
+        epochs=5,
+        workers=2,
+        seed=0,
+        max_final_vocab=max_final_vocab,
+    )
+    return model.wv, read_seconds

@@ -25,21 +25,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SHARD_AA, SHARED_DATA, peak_rss_gib, require, run_phase  # noqa: E402
+from _common import SHARD_AA, peak_rss_gib, require, run_phase, similarity_files, train_word2vec  # noqa: E402
 
 CONTESTANTS = ("res2vec", "res2vec_300", "skipgram", "cbow")
-W2V_MAX_SENTENCE = 10_000
-
-
-def similarity_files() -> dict[str, Path]:
-    from res2vec.evaluate import default_similarity_files
-
-    files = default_similarity_files()
-    extra = SHARED_DATA / "benchmarks"
-    for name, file in (("ws353_similarity", "EN-WS-353-SIM.txt"), ("ws353_relatedness", "EN-WS-353-REL.txt")):
-        if (extra / file).exists():
-            files[name] = extra / file
-    return files
 
 
 def phase(name: str, corpus: Path) -> dict:
@@ -59,27 +47,8 @@ def phase(name: str, corpus: Path) -> dict:
             },
         )
     else:
-        from gensim.models import Word2Vec
-
-        from mobius_init import read_corpus
-
-        sentences = []
-        for doc in read_corpus(corpus, normalize="text8"):
-            words = doc.split()
-            sentences.extend(words[i : i + W2V_MAX_SENTENCE] for i in range(0, len(words), W2V_MAX_SENTENCE))
-        t_read = time.perf_counter() - t0
-        model = Word2Vec(
-            sentences,
-            sg=int(name == "skipgram"),
-            vector_size=300,
-            window=5,
-            min_count=10,
-            negative=5,
-            epochs=5,
-            workers=2,
-            seed=0,
-        )
-        kv, extra = model.wv, {"dim": 300, "read_seconds": t_read}
+        kv, t_read = train_word2vec(corpus, sg=name == "skipgram")
+        extra = {"dim": 300, "read_seconds": t_read}
     seconds = time.perf_counter() - t0
     report = evaluate(kv, similarity=similarity_files())
     return {"seconds": seconds, "peak_gib": peak_rss_gib(), "vocab_size": len(kv), **extra, "evaluation": report}

@@ -76,6 +76,11 @@ class K0CosineMonitor:
             "offdiag_energy": 1.0 - float(np.sum(np.diag(W) ** 2)) / total if total > 0 else float("nan"),
         }
 
+    def reset(self) -> None:
+        """Forget the controls and the history (a new training run starts)."""
+        self.controls = {}
+        self.history = []
+
     def start(self, E0: torch.Tensor | np.ndarray) -> None:
         """Fix the controls from the initial embedding ``E0``."""
         t0 = time.perf_counter()
@@ -101,7 +106,7 @@ class K0CosineMonitor:
 
     # --- mobius_init.train callback protocol
     def on_train_start(self, model: Any, step: int, metrics: dict[str, Any]) -> None:
-        self.controls = {}
+        self.reset()
         metrics.update(self.check(model, step))
 
     def on_step_end(self, model: Any, step: int, metrics: dict[str, Any]) -> None:

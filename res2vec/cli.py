@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from mobius_init.cli import run
 from mobius_init.cooccurrence import WEIGHTINGS
 from mobius_init.corpus import NORMALIZATIONS
 
@@ -123,13 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        args.func(args)
-    except (ValueError, TypeError, KeyError, OSError) as exc:
-        print(f"res2vec {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run(build_parser(), argv)
 
 
 if __name__ == "__main__":

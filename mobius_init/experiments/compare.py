@@ -116,7 +116,6 @@ def run_compare(config: CompareConfig, out_dir: str | Path) -> dict[str, Any]:
             torch.manual_seed(seed)
             model = MiniGPT(model_config)
             apply_embeddings_(model, analytic_embeddings(stats, config.n_embd, init, seed=seed))
-            monitor.history = []
             train_config = TrainConfig(
                 steps=config.steps,
                 batch_size=config.batch_size,

@@ -20,7 +20,7 @@ def k0_cosine_callback(monitor: K0CosineMonitor) -> Any:
 
     class K0CosineCallback(TrainerCallback):
         def on_train_begin(self, args, state, control, model=None, **kwargs):
-            monitor.controls = {}
+            monitor.reset()
             state.log_history.append(monitor.check(model, state.global_step))
 
         def on_step_end(self, args, state, control, model=None, **kwargs):

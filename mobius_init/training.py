@@ -138,7 +138,7 @@ def train(
             _, loss = model(x, y)
             if not torch.isfinite(loss):
                 raise TrainingDiverged(
-                    f"the training loss became {float(loss)} at step {step}; the last good checkpoint "
+                    f"the training loss became {loss.item()} at step {step}; the last good checkpoint "
                     f"({config.checkpoint_path or 'none requested'}) was kept. Try a lower lr."
                 )
             optimizer.zero_grad(set_to_none=True)

@@ -88,8 +88,10 @@ class CorpusStats:
 
         ``tokenizer``: ``"word"`` (whitespace after normalisation), ``"bpe"`` (trained with
         ``vocab_size`` ids) or an existing ``tokenizers.Tokenizer`` (its ids are kept as they are
-        unless ``id_order="frequency"``). Tokens below ``min_count`` or past ``max_size`` are
-        removed before windowing (as word2vec does), so windows close over the gap.
+        unless ``id_order="frequency"``; :meth:`encode` then applies that tokenizer's own normaliser
+        only, so pass ``normalize="none"`` unless the tokenizer normalises the same way). Tokens
+        below ``min_count`` or past ``max_size`` are removed before windowing (as word2vec does),
+        so windows close over the gap.
 
         The source is read twice (tokenizer training, then encoding); a one-shot iterator is
         held in memory for that. Token ids are held as int32 (4 bytes per token); counting
@@ -99,8 +101,11 @@ class CorpusStats:
         start = time.perf_counter()
         distance_weights(window, weighting)  # validate before any work
         trained = not isinstance(tokenizer, Tokenizer)
-        if trained and vocab_size is not None and tokenizer == "word":
-            raise ValueError("vocab_size sets the size of a BPE tokenizer; for word-level use max_size")
+        if vocab_size is not None and tokenizer != "bpe":
+            raise ValueError(
+                "vocab_size sets the size of a BPE tokenizer to train; for word-level or an existing "
+                "tokenizer use max_size"
+            )
         order = id_order or ("frequency" if trained else "tokenizer")
 
         def documents():

@@ -97,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-dim", type=int, default=300, help="size of the SVD (default 300)")
     p.add_argument("--method", choices=METHODS, default="ppmi_svd", help="(default ppmi_svd)")
     p.add_argument("--window", type=int, default=5, help="(default 5)")
-    p.add_argument("--weighting", choices=WEIGHTINGS, default="harmonic", help="(default harmonic)")
+    p.add_argument(
+        "--weighting", choices=WEIGHTINGS, default=None, help="(default: harmonic for ppmi_svd, linear for mstar)"
+    )
     p.add_argument("--min-count", type=int, default=10, help="(default 10)")
     p.add_argument("--max-vocab", type=int, default=None, help="keep at most this many words")
     p.add_argument("--normalize", choices=list(NORMALIZATIONS), default="text8", help="(default text8)")

@@ -35,7 +35,8 @@ class Res2Vec:
         max_dim: size of the one SVD from which every ``d <= max_dim`` is a truncation (default 300).
         method: ``"ppmi_svd"`` (PPMI -> SVD, ``U S^eig``) or ``"mstar"`` (eigenvectors of word2vec's
             M* scaled by sqrt(eigenvalue), Karkada et al. 2025; ``cds``/``eig`` do not apply).
-        window, weighting: co-occurrence window and distance weighting (default 5, ``harmonic``).
+        window, weighting: co-occurrence window (default 5) and distance weighting (default:
+            ``harmonic`` for ``ppmi_svd``, word2vec's ``linear`` for ``mstar``).
         min_count, max_vocab: vocabulary filters (default 10, no cap). normalize: text preset (``text8``).
         cds: context-distribution smoothing of PPMI (0.75; 1.0 is plain PPMI). eig: exponent p of U S^p (0.5).
         n_iter: power iterations of the randomized SVD. n_pairs, pair_vocab: the resonance sample.
@@ -51,7 +52,7 @@ class Res2Vec:
         max_dim: int = 300,
         method: str = "ppmi_svd",
         window: int = 5,
-        weighting: str = "harmonic",
+        weighting: str | None = None,
         min_count: int = 10,
         max_vocab: int | None = None,
         normalize: str = "text8",
@@ -113,7 +114,10 @@ class Res2Vec:
             raise ValueError(f"dim must be 'auto' or an integer in [1, max_dim = {self.max_dim}], got {self.dim!r}")
         if not (np.isfinite(self.eig) and np.isfinite(self.cds) and self.cds > 0):
             raise ValueError(f"eig must be finite and cds positive, got eig={self.eig}, cds={self.cds}")
-        distance_weights(self.window, self.weighting)
+        distance_weights(self.window, self._weighting())
+
+    def _weighting(self) -> str:
+        return self.weighting or ("linear" if self.method == "mstar" else "harmonic")
 
     def fit(self, source: Any) -> Res2Vec:
         """Compute the embeddings of ``source`` (anything ``mobius_init.read_corpus`` reads)."""
@@ -125,7 +129,7 @@ class Res2Vec:
             min_count=self.min_count,
             max_size=self.max_vocab,
             window=self.window,
-            weighting=self.weighting,
+            weighting=self._weighting(),
             normalize=self.normalize,
             progress=self.progress,
             timings=seconds,
@@ -172,6 +176,7 @@ class Res2Vec:
             "is_fixed_point": bool(crossing is not None and abs(d_opt - dim) < 1.0),
             "dimension_search": message,
             "crossing": crossing,
+            "weighting": stats.weighting,
             "n_tokens": stats.n_tokens,
             "n_tokens_raw": stats.n_tokens_raw,
             "n_docs": stats.n_docs,

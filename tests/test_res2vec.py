@@ -97,8 +97,11 @@ def test_integer_dim_and_nested_truncation():
 
 
 def test_mstar_method():
-    m = Res2Vec(method="mstar", dim=20, min_count=3, max_dim=30, weighting="linear").fit("builtin:lee")
+    m = Res2Vec(method="mstar", dim=20, min_count=3, max_dim=30).fit("builtin:lee")
+    assert m.results_["params"]["weighting"] is None and m._weighting() == "linear"  # word2vec's by default
     assert m.wv.vectors.shape[1] == 20 and np.isfinite(m.wv.vectors).all()
+    again = Res2Vec(method="mstar", dim=20, min_count=3, max_dim=30).fit("builtin:lee")
+    np.testing.assert_array_equal(m.wv.vectors, again.wv.vectors)  # deterministic
     assert set(m.results_["seconds"]) == {"vocabulary", "cooccurrence", "mstar_eigenpairs", "geometry"}
 
 

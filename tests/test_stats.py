@@ -153,7 +153,7 @@ def test_load_rejects_bad_files(tmp_path, lee_stats):
         ({"max_size": 10}, "only 6 distinct tokens with count >= 1, fewer than max_size=10"),
         ({"min_count": 100}, "no token occurs at least min_count=100 times"),
         ({"tokenizer": "char"}, "unknown tokenizer kind 'char'"),
-        ({"vocab_size": 100}, "for word-level use max_size"),
+        ({"vocab_size": 100}, "for word-level or an existing tokenizer use max_size"),
         ({"tokenizer": "bpe", "vocab_size": 100}, "BPE needs vocab_size >= 257"),
         ({"tokenizer": "bpe", "vocab_size": 5000}, "supports only .* BPE tokens, fewer than vocab_size=5000"),
     ],
@@ -180,3 +180,5 @@ def test_existing_tokenizer_rejects_frequency_filters():
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     with pytest.raises(ValueError, match="keeps every tokenizer id"):
         CorpusStats.from_corpus(["a a"], tokenizer=tok, min_count=2)
+    with pytest.raises(ValueError, match="vocab_size sets the size of a BPE tokenizer to train"):
+        CorpusStats.from_corpus(["a a"], tokenizer=tok, vocab_size=10)

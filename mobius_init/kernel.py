@@ -196,8 +196,14 @@ def empirical_kernel(W: np.ndarray, D: np.ndarray | sp.spmatrix) -> np.ndarray:
 
 
 def deconvolve(W: np.ndarray, F: np.ndarray) -> np.ndarray:
-    """``real(IFFT2(FFT2(W) / F))`` for a precomputed guarded ``F`` (see :func:`guarded_fft2`)."""
-    return np.real(np.fft.ifft2(np.fft.fft2(W) / F))
+    """``real(IFFT2(FFT2(W) / F))`` for a precomputed guarded ``F`` (see :func:`guarded_fft2`).
+
+    W and D are real and the guard treats mirrored entries alike (their moduli agree to rounding),
+    so the quotient is Hermitian-symmetric and the half-spectrum transforms give the same result
+    at half the cost (tested against the full complex formula).
+    """
+    half = W.shape[1] // 2 + 1
+    return np.fft.irfft2(np.fft.rfft2(W) / F[:, :half], s=W.shape)
 
 
 def circulant_score(K: np.ndarray) -> float:

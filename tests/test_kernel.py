@@ -123,6 +123,16 @@ def test_empirical_kernel_inverts_reconstruction(rng):
     np.testing.assert_allclose(Kemp, K.circulant(k0), atol=1e-8)
 
 
+@pytest.mark.parametrize("V", [31, 64])
+def test_empirical_kernel_equals_full_complex_formula(rng, lee_uniform, V):
+    D = lee_uniform.dense("D", V)  # real D with exact zeros: the guard is exercised
+    W = rng.standard_normal((V, V))
+    F = np.fft.fft2(D)
+    F[np.abs(F) <= 1e-10] = 1e-10
+    expected = np.real(np.fft.ifft2(np.fft.fft2(W) / F))
+    np.testing.assert_allclose(K.empirical_kernel(W, D), expected, rtol=1e-9, atol=1e-9 * np.abs(expected).max())
+
+
 def test_circulant_score(rng):
     assert K.circulant_score(K.circulant(rng.standard_normal(50))) == pytest.approx(1.0)
     assert abs(K.circulant_score(rng.standard_normal((50, 50)))) < 0.3

@@ -118,6 +118,33 @@ def _compare(args: argparse.Namespace) -> None:
         print(f"wrote {Path(args.output, name)}")
 
 
+def _verify(args: argparse.Namespace) -> None:
+    from .experiments.verify import VerifyConfig, run_verify
+
+    quick = {"vocab": 40, "dim": 16, "epochs": 2, "seeds": 2, "block_size": 16} if args.quick else {}
+    settings = {
+        "vocab": args.vocab,
+        "dim": args.dim,
+        "epochs": args.epochs,
+        "seeds": args.seeds,
+        "block_size": args.block_size,
+        **quick,
+    }
+    config = VerifyConfig(
+        corpus=args.corpus,
+        tokenizer=args.tokenizer,
+        n_layer=args.n_layer,
+        n_head=args.n_head,
+        epsilon=args.epsilon,
+        **settings,
+    )
+    report = run_verify(config, args.output)
+    print(Path(args.output, "report.md").read_text())
+    print(report["exclusion"])
+    for name in ("report.md", "report.json", "convergence.png", "alpha.png"):
+        print(f"wrote {Path(args.output, name)}")
+
+
 def _add_compare_options(p: argparse.ArgumentParser, **defaults) -> None:
     d = {
         "corpus": "builtin:lee",
@@ -220,6 +247,27 @@ def build_parser() -> argparse.ArgumentParser:
         output="mobius-demo",
     )
     p.set_defaults(func=_compare)
+
+    p = sub.add_parser(
+        "verify",
+        help="rerun every table of the MobiusKernel report with controls and verdicts",
+        description="Train MiniGPTs with the report's settings and write DIR/report.md, report.json and plots: each "
+        "table row with the claimed value, the measured mean ± sd, three controls (untrained model, W = I, random E) "
+        "and a verdict from a stated rule. --quick: a tiny run for smoke tests (well under a minute).",
+    )
+    p.add_argument("--corpus", default="builtin:lee", help="(default: builtin:lee)")
+    p.add_argument("--tokenizer", choices=["word", "bpe"], default="word")
+    p.add_argument("--vocab", type=int, default=100, help="(default: 100)")
+    p.add_argument("--dim", type=int, default=64, help="(default: 64)")
+    p.add_argument("--epochs", type=int, default=200, help="passes over the training tokens (default: 200)")
+    p.add_argument("--seeds", type=int, default=5, help="(default: 5)")
+    p.add_argument("--block-size", type=int, default=32, help="(default: 32)")
+    p.add_argument("--n-layer", type=int, default=2)
+    p.add_argument("--n-head", type=int, default=2)
+    p.add_argument("--epsilon", type=float, default=0.003)
+    p.add_argument("--quick", action="store_true", help="tiny settings for a smoke test")
+    p.add_argument("-o", "--output", default="verify-out", help="(default: verify-out)")
+    p.set_defaults(func=_verify)
     return parser
 
 

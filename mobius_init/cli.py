@@ -262,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=200, help="passes over the training tokens (default: 200)")
     p.add_argument("--seeds", type=int, default=5, help="(default: 5)")
     p.add_argument("--block-size", type=int, default=32, help="(default: 32)")
+    p.add_argument("--batch-size", type=int, default=64, help="(default: 64)")
     p.add_argument("--n-layer", type=int, default=2)
     p.add_argument("--n-head", type=int, default=2)
     p.add_argument("--epsilon", type=float, default=0.003)

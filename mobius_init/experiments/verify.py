@@ -47,7 +47,7 @@ class VerifyConfig:
     n_layer: int = 2
     n_head: int = 2
     block_size: int = 32
-    batch_size: int = 16
+    batch_size: int = 64
     lr: float = 3e-4
     weight_decay: float = 0.01
     dropout: float = 0.1

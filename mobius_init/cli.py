@@ -135,6 +135,7 @@ def _verify(args: argparse.Namespace) -> None:
         tokenizer=args.tokenizer,
         n_layer=args.n_layer,
         n_head=args.n_head,
+        batch_size=args.batch_size,
         epsilon=args.epsilon,
         **settings,
     )

@@ -194,7 +194,7 @@ def run_verify(config: VerifyConfig, out_dir: str | Path) -> dict[str, Any]:
     cands = candidates(D, stats.dense("ppmi"), config.dim, config.epsilon)
     steps_per_epoch = max(1, len(train_ids) // (config.batch_size * config.block_size))
     total = steps_per_epoch * config.epochs
-    checkpoints = sorted({max(1, int(round(f * total))) for f in CHECKPOINTS[1:]} | {0})
+    checkpoints = [0] + [max(1, int(round(f * total))) for f in CHECKPOINTS[1:]]  # one step per fraction
     model_config = MiniGPTConfig(
         vocab_size=V,
         n_layer=config.n_layer,

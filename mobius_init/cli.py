@@ -257,7 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
         "and a verdict from a stated rule. --quick: a tiny run for smoke tests (well under a minute).",
     )
     p.add_argument("--corpus", default="builtin:lee", help="(default: builtin:lee)")
-    p.add_argument("--tokenizer", choices=["word", "bpe"], default="word")
+    p.add_argument(
+        "--tokenizer",
+        choices=["word", "bpe"],
+        default="word",
+        help="word: the --vocab most frequent words; bpe: byte-level BPE, needs --vocab >= 257",
+    )
     p.add_argument("--vocab", type=int, default=100, help="(default: 100)")
     p.add_argument("--dim", type=int, default=64, help="(default: 64)")
     p.add_argument("--epochs", type=int, default=200, help="passes over the training tokens (default: 200)")

@@ -9,15 +9,10 @@ import numpy as np
 import torch
 
 from .init import input_embedding_parameter, rms
-from .kernel import circulant_score, deconvolve, derive_k0, guarded_fft2
+from .kernel import circulant_score, cosine, deconvolve, derive_k0, guarded_fft2
 from .stats import CorpusStats
 
 QUANTITIES = ("k0_cos_eigh", "k0_cos_fft", "circulant_score", "cos_W_I", "offdiag_energy")
-
-
-def _cos(a: np.ndarray, b: np.ndarray) -> float:
-    denominator = np.linalg.norm(a) * np.linalg.norm(b)
-    return float(a.ravel() @ b.ravel() / denominator) if denominator > 0 else float("nan")
 
 
 class K0CosineMonitor:
@@ -69,8 +64,8 @@ class K0CosineMonitor:
         K = deconvolve(W, self.F)
         total = float(np.sum(W * W))
         return {
-            "k0_cos_eigh": _cos(K[0], self.k0["eigh"]),
-            "k0_cos_fft": _cos(K[0], self.k0["fft"]),
+            "k0_cos_eigh": cosine(K[0], self.k0["eigh"]),
+            "k0_cos_fft": cosine(K[0], self.k0["fft"]),
             "circulant_score": circulant_score(K),
             "cos_W_I": float(np.trace(W) / np.sqrt(total * len(W))) if total > 0 else float("nan"),
             "offdiag_energy": 1.0 - float(np.sum(np.diag(W) ** 2)) / total if total > 0 else float("nan"),

@@ -75,6 +75,12 @@ def spectral_function(lam: np.ndarray, power: float) -> np.ndarray:
     return np.maximum(lam, EIGENVALUE_FLOOR) ** power
 
 
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine of two arrays (flattened); NaN when either is zero."""
+    denominator = np.linalg.norm(a) * np.linalg.norm(b)
+    return float(np.ravel(a) @ np.ravel(b) / denominator) if denominator > 0 else float("nan")
+
+
 def guarded_fft2(D: np.ndarray) -> np.ndarray:
     """``FFT2(D)`` with entries of modulus <= 1e-10 replaced by 1e-10."""
     F = np.fft.fft2(D)

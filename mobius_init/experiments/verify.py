@@ -22,7 +22,16 @@ import numpy as np
 import torch
 
 from ..init import RANDOM_STD
-from ..kernel import circulant_score, deconvolve, derive_k0, guarded_fft2, reconstruct_w, wrapped_diagonal_sums
+from ..kernel import (
+    circulant_score,
+    cosine,
+    deconvolve,
+    derive_k0,
+    guarded_fft2,
+    reconstruct_w,
+    spectral_function,
+    wrapped_diagonal_sums,
+)
 from ..minigpt import MiniGPT, MiniGPTConfig
 from ..training import TrainConfig, train
 from .compare import CompareConfig, prepare_data
@@ -57,18 +66,9 @@ class VerifyConfig:
 
 
 # ----------------------------------------------------------------------------- candidate k0 formulas
-def _cos(a: np.ndarray, b: np.ndarray) -> float:
-    n = np.linalg.norm(a) * np.linalg.norm(b)
-    return float(np.ravel(a) @ np.ravel(b) / n) if n > 0 else float("nan")
-
-
 def _spectral_row(lam: np.ndarray, Q: np.ndarray, f: np.ndarray) -> np.ndarray:
     """First row of ``Q diag(f) Qᵀ``."""
     return (Q * f) @ Q[0]
-
-
-def _power(lam: np.ndarray, p: float) -> np.ndarray:
-    return np.maximum(lam, 1e-15) ** p
 
 
 def _low_rank(D: np.ndarray, r: int) -> np.ndarray:
@@ -106,7 +106,10 @@ def candidates(D: np.ndarray, ppmi: np.ndarray, dim: int, epsilon: float) -> dic
             np.real(np.fft.ifft(np.abs(np.fft.fft(ev - ev.mean())) ** 2)),
             "eigenvalue autocorrelation: circular autocorrelation of D's sorted, centred eigenvalues",
         ),
-        "H12": (_spectral_row(lam, Q, _power(lam, 0.5)), "power law: row 0 of D^0.5 (eigenvalues clipped at 1e-15)"),
+        "H12": (
+            _spectral_row(lam, Q, spectral_function(lam, 0.5)),
+            "power law: row 0 of D^0.5 (eigenvalues clipped at 1e-15)",
+        ),
         "H_cI": (dim * np.real(np.fft.ifft2(1 / F))[0], "identity deconvolution: d * row 0 of IFFT2(1/FFT2(D))"),
         "H_logD": (
             first(_spectral_row_matrix(Q, np.log(np.maximum(lam, 1e-15)))),
@@ -288,11 +291,11 @@ def measure(
     )
 
     def against(vec: np.ndarray) -> tuple[list[float], dict[str, float]]:
-        values = [_cos(vec, k_final[i]) for i in use]
+        values = [cosine(vec, k_final[i]) for i in use]
         controls = {
-            "untrained": float(np.mean([_cos(vec, k_init[i]) for i in use])),
-            "W = I": _cos(vec, k_I),
-            "random E": float(np.mean([_cos(vec, k_rand[i]) for i in use])),
+            "untrained": float(np.mean([cosine(vec, k_init[i]) for i in use])),
+            "W = I": cosine(vec, k_I),
+            "random E": float(np.mean([cosine(vec, k_rand[i]) for i in use])),
         }
         return values, controls
 
@@ -302,14 +305,18 @@ def measure(
         t1.append(_row(name, claimed, *against(vec)))
     alphas = (1.0, 0.5, 0.1, 0.03, 0.01, 0.003)
     t2 = [
-        _row(f"alpha = {a}", {1.0: 0.189, 0.003: 0.967}.get(a), *against(_spectral_row(lam, Q, _power(lam, a - 1))))
+        _row(
+            f"alpha = {a}",
+            {1.0: 0.189, 0.003: 0.967}.get(a),
+            *against(_spectral_row(lam, Q, spectral_function(lam, a - 1))),
+        )
         for a in alphas
     ]
     rising = all(b["measured"]["mean"] >= a["measured"]["mean"] - 1e-12 for a, b in zip(t2, t2[1:], strict=False))
     logm = np.log(np.maximum(lam, 1e-15))
     t3 = [
         _row("I + 0.003 logm(D)", 0.967, *against(_spectral_row(lam, Q, 1 + eps * logm))),
-        _row("D^-1", 0.247, *against(_spectral_row(lam, Q, _power(lam, -1.0)))),
+        _row("D^-1", 0.247, *against(_spectral_row(lam, Q, spectral_function(lam, -1.0)))),
         _row("logm(D)", -0.845, *against(_spectral_row(lam, Q, logm))),
     ]
     h4 = cands["H4"][0]
@@ -330,7 +337,7 @@ def measure(
     ]
     eps_grid = (0.001, 0.003, 0.005, 0.01, 0.02)
     ks = [derive_k0(D, e, "eigh") for e in eps_grid]
-    pair = [_cos(a, b) for i, a in enumerate(ks) for b in ks[i + 1 :]]
+    pair = [cosine(a, b) for i, a in enumerate(ks) for b in ks[i + 1 :]]
     neg = lam <= 1e-15
     projection = Q[:, neg] @ Q[0, neg]
     t5 = [
@@ -347,7 +354,7 @@ def measure(
     conv_claims = {0.02: -0.55, 0.1: 0.0, 0.5: 0.5, 0.75: 0.9, 1.0: (0.95, 1.0)}
     conv = []
     for frac, step in zip(CHECKPOINTS, checkpoints, strict=True):
-        values = [_cos(h4, kernel_of(runs[i]["E"][step], F)[0]) for i in use]
+        values = [cosine(h4, kernel_of(runs[i]["E"][step], F)[0]) for i in use]
         circ = float(np.mean([circulant_score(kernel_of(runs[i]["E"][step], F)) for i in use]))
         conv.append(
             _row(
@@ -355,9 +362,9 @@ def measure(
                 conv_claims.get(frac),
                 values,
                 {
-                    "untrained": float(np.mean([_cos(h4, k_init[i]) for i in use])),
-                    "random E": float(np.mean([_cos(h4, k_rand[i]) for i in use])),
-                    "W = I": _cos(h4, k_I),
+                    "untrained": float(np.mean([cosine(h4, k_init[i]) for i in use])),
+                    "random E": float(np.mean([cosine(h4, k_rand[i]) for i in use])),
+                    "W = I": cosine(h4, k_I),
                 },
                 note=f"circulant score {circ:.3f}",
             )
@@ -366,9 +373,9 @@ def measure(
     recon = [
         float(np.corrcoef(_convolve(D, K_final[i]).ravel(), W.ravel())[0, 1]) for i, W in zip(use, W_final, strict=True)
     ]
-    cross = [_cos(k_final[a], k_final[b]) for ai, a in enumerate(use) for b in use[ai + 1 :]]
-    cross_init = [_cos(k_init[a], k_init[b]) for ai, a in enumerate(use) for b in use[ai + 1 :]]
-    cross_rand = [_cos(k_rand[a], k_rand[b]) for ai, a in enumerate(use) for b in use[ai + 1 :]]
+    cross = [cosine(k_final[a], k_final[b]) for ai, a in enumerate(use) for b in use[ai + 1 :]]
+    cross_init = [cosine(k_init[a], k_init[b]) for ai, a in enumerate(use) for b in use[ai + 1 :]]
+    cross_rand = [cosine(k_rand[a], k_rand[b]) for ai, a in enumerate(use) for b in use[ai + 1 :]]
 
     def cos_wi(E: np.ndarray) -> float:
         W = E @ E.T
@@ -414,7 +421,7 @@ def measure(
     ]
     W_rec = reconstruct_w(D, h4)
     identities = {
-        "1 - cos(k0 eigh, projection of e0 on non-positive eigenspace)": 1 - _cos(h4, projection)
+        "1 - cos(k0 eigh, projection of e0 on non-positive eigenspace)": 1 - cosine(h4, projection)
         if neg.any()
         else None,
         "circulant score of reconstruct_w(D, k0)": circulant_score(W_rec),

@@ -137,13 +137,32 @@ def derive_k0(
                 stacklevel=2,
             )
     else:
-        lam, Q = np.linalg.eigh(_dense(D))
-        if method == "eigh":
-            k0 = (Q * spectral_function(lam, epsilon - 1)) @ Q[0]
-        else:
-            D_eps = (Q * spectral_function(lam, epsilon)) @ Q.T
-            k0 = np.real(np.fft.ifft2(np.fft.fft2(D_eps) / guarded_fft2(_dense(D))))[0]
+        k0 = derive_k0_variants(D, epsilon, (method,))[method]
     return (k0, info) if return_info else k0
+
+
+def derive_k0_variants(
+    D: np.ndarray | sp.spmatrix, epsilon: float = 0.003, methods: tuple[str, ...] = ("eigh", "fft")
+) -> dict[str, np.ndarray]:
+    """The dense ``eigh`` and/or ``fft`` k0 of :func:`derive_k0` from one eigendecomposition of D."""
+    check_square_symmetric(D)
+    check_epsilon(epsilon)
+    unknown = set(methods) - {"eigh", "fft"}
+    if unknown:
+        raise ValueError(f"dense k0 methods are 'eigh' and 'fft', got {sorted(unknown)}")
+    Dd = _dense(D)
+    lam, Q = np.linalg.eigh(Dd)
+    out = {}
+    if "eigh" in methods:
+        out["eigh"] = spectral_row(Q, spectral_function(lam, epsilon - 1))
+    if "fft" in methods:
+        out["fft"] = deconvolve((Q * spectral_function(lam, epsilon)) @ Q.T, guarded_fft2(Dd))[0]
+    return out
+
+
+def spectral_row(Q: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """First row of ``Q diag(f) Qᵀ`` (Q: eigenvectors as columns)."""
+    return (Q * f) @ Q[0]
 
 
 def _k0_lanczos(D: np.ndarray | sp.spmatrix, epsilon: float, tol: float, max_iter: int) -> tuple[np.ndarray, K0Info]:

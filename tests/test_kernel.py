@@ -192,3 +192,12 @@ def test_bad_dim_and_shapes():
         K.empirical_kernel(np.eye(2), np.eye(3))
     with pytest.raises(ValueError, match="unknown k0 method"):
         K.derive_k0(np.eye(3), method="svd")
+
+
+def test_variants_share_one_decomposition_and_match(lee_uniform):
+    D = lee_uniform.dense("D", 200)
+    both = K.derive_k0_variants(D, 0.003)
+    np.testing.assert_array_equal(both["eigh"], K.derive_k0(D, 0.003, "eigh"))
+    np.testing.assert_array_equal(both["fft"], K.derive_k0(D, 0.003, "fft"))
+    with pytest.raises(ValueError, match="dense k0 methods"):
+        K.derive_k0_variants(D, 0.003, ("auto",))

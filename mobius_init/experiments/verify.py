@@ -26,10 +26,10 @@ from ..kernel import (
     circulant_score,
     cosine,
     deconvolve,
-    derive_k0,
     guarded_fft2,
     reconstruct_w,
     spectral_function,
+    spectral_row,
     wrapped_diagonal_sums,
 )
 from ..minigpt import MiniGPT, MiniGPTConfig
@@ -66,11 +66,6 @@ class VerifyConfig:
 
 
 # ----------------------------------------------------------------------------- candidate k0 formulas
-def _spectral_row(lam: np.ndarray, Q: np.ndarray, f: np.ndarray) -> np.ndarray:
-    """First row of ``Q diag(f) Qᵀ``."""
-    return (Q * f) @ Q[0]
-
-
 def _low_rank(D: np.ndarray, r: int) -> np.ndarray:
     U, S, Vt = np.linalg.svd(D)
     return (U[:, :r] * S[:r]) @ Vt[:r]
@@ -94,7 +89,7 @@ def candidates(D: np.ndarray, ppmi: np.ndarray, dim: int, epsilon: float) -> dic
         "H2": (np.linalg.norm(D, axis=1), "row energy: ||D_i||_2 for each i"),
         "H3": (-np.log(np.maximum(np.diag(D), 1e-12)), "-log diag(D) (diagonal floored at 1e-12)"),
         "H4": (
-            derive_k0(D, epsilon, "eigh"),
+            spectral_row(Q, spectral_function(lam, epsilon - 1)),
             f"D^(eps-1) deconvolution, eps = {epsilon}: row 0 of Q diag(lam^(eps-1)) Q^T",
         ),
         "H5": (first(ppmi), "PMI kernel: row 0 of IFFT2(FFT2(PPMI)/FFT2(D)) (PPMI cds 0.75 of the same counts)"),
@@ -107,7 +102,7 @@ def candidates(D: np.ndarray, ppmi: np.ndarray, dim: int, epsilon: float) -> dic
             "eigenvalue autocorrelation: circular autocorrelation of D's sorted, centred eigenvalues",
         ),
         "H12": (
-            _spectral_row(lam, Q, spectral_function(lam, 0.5)),
+            spectral_row(Q, spectral_function(lam, 0.5)),
             "power law: row 0 of D^0.5 (eigenvalues clipped at 1e-15)",
         ),
         "H_cI": (dim * np.real(np.fft.ifft2(1 / F))[0], "identity deconvolution: d * row 0 of IFFT2(1/FFT2(D))"),
@@ -308,16 +303,16 @@ def measure(
         _row(
             f"alpha = {a}",
             {1.0: 0.189, 0.003: 0.967}.get(a),
-            *against(_spectral_row(lam, Q, spectral_function(lam, a - 1))),
+            *against(spectral_row(Q, spectral_function(lam, a - 1))),
         )
         for a in alphas
     ]
     rising = all(b["measured"]["mean"] >= a["measured"]["mean"] - 1e-12 for a, b in zip(t2, t2[1:], strict=False))
     logm = np.log(np.maximum(lam, 1e-15))
     t3 = [
-        _row("I + 0.003 logm(D)", 0.967, *against(_spectral_row(lam, Q, 1 + eps * logm))),
-        _row("D^-1", 0.247, *against(_spectral_row(lam, Q, spectral_function(lam, -1.0)))),
-        _row("logm(D)", -0.845, *against(_spectral_row(lam, Q, logm))),
+        _row("I + 0.003 logm(D)", 0.967, *against(spectral_row(Q, 1 + eps * logm))),
+        _row("D^-1", 0.247, *against(spectral_row(Q, spectral_function(lam, -1.0)))),
+        _row("logm(D)", -0.845, *against(spectral_row(Q, logm))),
     ]
     h4 = cands["H4"][0]
     losses = [runs[i]["final_val_loss"] for i in use]
@@ -336,7 +331,7 @@ def measure(
         _row("final validation loss", 1.40, losses, {}, note="different corpus and vocabulary: not comparable"),
     ]
     eps_grid = (0.001, 0.003, 0.005, 0.01, 0.02)
-    ks = [derive_k0(D, e, "eigh") for e in eps_grid]
+    ks = [spectral_row(Q, spectral_function(lam, e - 1)) for e in eps_grid]
     pair = [cosine(a, b) for i, a in enumerate(ks) for b in ks[i + 1 :]]
     neg = lam <= 1e-15
     projection = Q[:, neg] @ Q[0, neg]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 SHARED_DATA = Path(os.environ.get("MOBIUS_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -23,6 +25,40 @@ def require(path: Path) -> Path:
 def peak_rss_gib() -> float:
     """Peak resident memory of this process so far, in GiB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def parse_args(
+    doc: str, phases: Sequence[str], extra: Callable[[argparse.ArgumentParser], None] | None = None
+) -> argparse.Namespace:
+    """The options every benchmark takes (``--corpus``, ``--out``, and the hidden ``--phase`` that
+    :func:`run_phase` passes), plus ``extra`` ones."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=SHARD_AA, help="corpus file (default: shard AA)")
+    parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON here")
+    parser.add_argument("--phase", choices=list(phases), help=argparse.SUPPRESS)
+    if extra is not None:
+        extra(parser)
+    return parser.parse_args()
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]], align: str = "") -> str:
+    """A markdown table; ``align`` gives one character per column (``l`` or ``r``, default: first left)."""
+    align = align or "l" + "r" * (len(header) - 1)
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if a == "l" else "---:" for a in align) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
+
+
+def save_results(args: argparse.Namespace, results: dict) -> None:
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2))
+
+
+def scored(kv, seconds: float, restrict_vocab: int = 30_000, **extra) -> dict:
+    """A contestant's result: its time, peak memory, vocabulary and benchmark scores."""
+    from res2vec import evaluate
+
+    report = evaluate(kv, similarity=similarity_files(), restrict_vocab=restrict_vocab)
+    return {"seconds": seconds, "peak_gib": peak_rss_gib(), "vocab_size": len(kv), **extra, "evaluation": report}
 
 
 def run_phase(script: str, phase: str, *args: str) -> dict:

@@ -4,7 +4,7 @@
 
 Settings (issue 2): text8 normalisation, word-level, min_count 10, window 5, harmonic weighting.
 Phases run in separate processes, so each reports its own peak resident memory:
-  encode     read + normalise + train word tokenizer + encode + vocabulary (writes ids to a temp dir)
+  encode     mobius_init.encode_corpus: read + normalise + vocabulary + ids (written to a temp dir)
   count      mobius_init.count_cooccurrence on those ids (all cores)
   reference  the straightforward way: per chunk, key = i*V + j, numpy.unique + bincount, summed as
              scipy.sparse (one thread); checked against `count` for equality.
@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SHARD_AA, peak_rss_gib, require, run_phase  # noqa: E402
+from _common import markdown_table, parse_args, peak_rss_gib, run_phase, save_results  # noqa: E402
 
 WINDOW, WEIGHTING, MIN_COUNT = 5, "harmonic", 10
 
@@ -37,56 +37,43 @@ def load_docs(work: Path) -> tuple[list[np.ndarray], int]:
 
 
 def phase_encode(corpus: Path, work: Path) -> dict:
-    """The steps ``CorpusStats.from_corpus`` runs before counting, timed on their own."""
-    from mobius_init import read_corpus
-    from mobius_init.stats import _in_vocabulary
-    from mobius_init.tokenize import UNK, encode, tokenizer_tokens, train_tokenizer
-    from mobius_init.vocab import Vocabulary
+    """The encode stage (read, normalise, vocabulary, ids), timed on its own."""
+    from mobius_init import encode_corpus
 
     t0 = time.perf_counter()
-    docs = list(read_corpus(corpus, normalize="text8"))
-    t_read = time.perf_counter() - t0
-    tok = train_tokenizer(docs, "word")
-    raw = list(encode(tok, docs))
-    tokens = tokenizer_tokens(tok)
-    counts = np.bincount(np.concatenate(raw), minlength=len(tokens))
-    vocab = Vocabulary.from_counts(tokens, counts, min_count=MIN_COUNT, exclude=[tok.token_to_id(UNK)])
-    table = vocab.remap(len(tokens))
-    kept = [_in_vocabulary(table, a) for a in raw]
+    encoded = encode_corpus(corpus, min_count=MIN_COUNT)
+    docs = list(encoded.documents())
     seconds = time.perf_counter() - t0
-    np.save(work / "ids.npy", np.concatenate(kept))
-    np.save(work / "lens.npy", np.array([len(a) for a in kept]))
-    np.save(work / "vocab_size.npy", np.array(len(vocab)))
-    n_raw = int(sum(map(len, raw)))
+    np.save(work / "ids.npy", np.concatenate(docs))
+    np.save(work / "lens.npy", np.array([len(a) for a in docs]))
+    np.save(work / "vocab_size.npy", np.array(len(encoded.vocab)))
     return {
         "seconds": seconds,
-        "read_normalise_seconds": t_read,
-        "tokens": n_raw,
-        "kept_tokens": int(sum(map(len, kept))),
-        "docs": len(docs),
-        "vocab_size": len(vocab),
-        "tokens_per_s": n_raw / seconds,
+        "tokens": encoded.n_tokens_raw,
+        "kept_tokens": encoded.n_tokens,
+        "docs": encoded.n_docs,
+        "vocab_size": len(encoded.vocab),
+        "tokens_per_s": encoded.n_tokens_raw / seconds,
         "peak_gib": peak_rss_gib(),
     }
+
+
+def timed_count(work: Path, count) -> tuple[sp.csr_matrix, dict]:
+    """``count(docs, V)`` on the saved ids, with its time, throughput and this process's peak memory."""
+    docs, V = load_docs(work)
+    n = sum(map(len, docs))
+    t0 = time.perf_counter()
+    C = count(docs, V)
+    seconds = time.perf_counter() - t0
+    return C, {"seconds": seconds, "tokens": n, "tokens_per_s": n / seconds, "nnz": C.nnz, "peak_gib": peak_rss_gib()}
 
 
 def phase_count(work: Path) -> dict:
     from mobius_init import count_cooccurrence
 
-    docs, V = load_docs(work)
-    n = sum(map(len, docs))
-    t0 = time.perf_counter()
-    C = count_cooccurrence(docs, V, WINDOW, WEIGHTING)
-    seconds = time.perf_counter() - t0
+    C, result = timed_count(work, lambda docs, V: count_cooccurrence(docs, V, WINDOW, WEIGHTING))
     sp.save_npz(work / "C.npz", C, compressed=False)
-    return {
-        "seconds": seconds,
-        "tokens": n,
-        "tokens_per_s": n / seconds,
-        "nnz": C.nnz,
-        "peak_gib": peak_rss_gib(),
-        "workers": min(os.cpu_count() or 1, 8),
-    }
+    return {**result, "workers": min(os.cpu_count() or 1, 8)}
 
 
 def reference_cooccurrence(docs: list[np.ndarray], V: int, chunk: int = 1 << 20) -> sp.csr_matrix:
@@ -109,43 +96,20 @@ def reference_cooccurrence(docs: list[np.ndarray], V: int, chunk: int = 1 << 20)
 
 
 def phase_reference(work: Path) -> dict:
-    docs, V = load_docs(work)
-    n = sum(map(len, docs))
-    t0 = time.perf_counter()
-    C = reference_cooccurrence(docs, V)
-    seconds = time.perf_counter() - t0
+    C, result = timed_count(work, reference_cooccurrence)
     ours = sp.load_npz(work / "C.npz")
     diff = abs(ours - C).max() if ours.nnz else 0.0
-    return {
-        "seconds": seconds,
-        "tokens": n,
-        "tokens_per_s": n / seconds,
-        "nnz": C.nnz,
-        "peak_gib": peak_rss_gib(),
-        "max_abs_diff_vs_count": float(diff),
-        "same_nnz": bool(C.nnz == ours.nnz),
-    }
+    return {**result, "max_abs_diff_vs_count": float(diff), "same_nnz": bool(C.nnz == ours.nnz)}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", type=Path, default=SHARD_AA)
-    parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON here")
-    parser.add_argument("--phase", choices=["encode", "count", "reference"], help=argparse.SUPPRESS)
-    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parse_args(__doc__, PHASES, lambda p: p.add_argument("--work", type=Path, help=argparse.SUPPRESS))
     if args.phase:
-        fn = {
-            "encode": lambda: phase_encode(args.corpus, args.work),
-            "count": lambda: phase_count(args.work),
-            "reference": lambda: phase_reference(args.work),
-        }[args.phase]
-        print(json.dumps(fn()))
+        print(json.dumps(PHASES[args.phase](args)))
         return
-    require(args.corpus)
     with tempfile.TemporaryDirectory() as work:
         extra = ["--corpus", str(args.corpus), "--work", work]
-        results = {p: run_phase(__file__, p, *extra) for p in ("encode", "count", "reference")}
+        results = {p: run_phase(__file__, p, *extra) for p in PHASES}
     results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__}
     results["speedup_vs_reference"] = results["reference"]["seconds"] / results["count"]["seconds"]
     e, c, r = results["encode"], results["count"], results["reference"]
@@ -153,22 +117,33 @@ def main() -> None:
         f"corpus {args.corpus.name}: {e['tokens']:,} tokens, {e['docs']:,} documents, vocabulary {e['vocab_size']:,} "
         f"(min_count {MIN_COUNT}), {e['kept_tokens']:,} tokens kept; window {WINDOW} {WEIGHTING}; {os.cpu_count()} CPUs\n"
     )
-    print("| phase | seconds | tokens/s | peak memory |")
-    print("|---|---:|---:|---:|")
-    print(
-        f"| read + text8 + vocabulary + encode (tokenizers) | {e['seconds']:.1f} | {e['tokens_per_s'] / 1e6:.2f} M | {e['peak_gib']:.2f} GiB |"
-    )
-    print(f"| count_cooccurrence | {c['seconds']:.1f} | {c['tokens_per_s'] / 1e6:.2f} M | {c['peak_gib']:.2f} GiB |")
-    print(
-        f"| numpy.unique reference | {r['seconds']:.1f} | {r['tokens_per_s'] / 1e6:.2f} M | {r['peak_gib']:.2f} GiB |"
-    )
+    names = {
+        "encode": "encode_corpus: read + text8 + vocabulary + ids",
+        "count": "count_cooccurrence",
+        "reference": "numpy.unique reference",
+    }
+    rows = [
+        [
+            names[p],
+            f"{results[p]['seconds']:.1f}",
+            f"{results[p]['tokens_per_s'] / 1e6:.2f} M",
+            f"{results[p]['peak_gib']:.2f} GiB",
+        ]
+        for p in PHASES
+    ]
+    print(markdown_table(["phase", "seconds", "tokens/s", "peak memory"], rows))
     print(
         f"\ncounting speed-up over the reference: {results['speedup_vs_reference']:.2f}x; "
         f"non-zeros {c['nnz']:,}; max |difference| {r['max_abs_diff_vs_count']:.2e}"
     )
-    if args.out:
-        args.out.write_text(json.dumps(results, indent=2))
+    save_results(args, results)
 
+
+PHASES = {
+    "encode": lambda args: phase_encode(args.corpus, args.work),
+    "count": lambda args: phase_count(args.work),
+    "reference": lambda args: phase_reference(args.work),
+}
 
 if __name__ == "__main__":
     main()

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SHARD_AA, peak_rss_gib, require, run_phase  # noqa: E402
+from _common import markdown_table, parse_args, peak_rss_gib, require, run_phase, save_results  # noqa: E402
 
 
 def phase_large(stats_path: Path, dim: int) -> dict:
@@ -84,19 +83,15 @@ def phase_dense(stats_path: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", type=Path, default=SHARD_AA)
-    parser.add_argument("--vocab-size", type=int, default=50257)
-    parser.add_argument("--dim", type=int, default=768)
-    parser.add_argument("--cache", type=Path, default=Path("bench-kernel-stats.npz"), help="statistics cache")
-    parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--phase", choices=["large", "dense"], help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.phase == "large":
-        print(json.dumps(phase_large(args.cache, args.dim)))
-        return
-    if args.phase == "dense":
-        print(json.dumps(phase_dense(args.cache)))
+    def options(parser):
+        parser.add_argument("--vocab-size", type=int, default=50257)
+        parser.add_argument("--dim", type=int, default=768)
+        parser.add_argument("--cache", type=Path, default=Path("bench-kernel-stats.npz"), help="statistics cache")
+
+    args = parse_args(__doc__, ("large", "dense"), options)
+    if args.phase:
+        result = phase_large(args.cache, args.dim) if args.phase == "large" else phase_dense(args.cache)
+        print(json.dumps(result))
         return
     from mobius_init import CorpusStats
 
@@ -125,15 +120,19 @@ def main() -> None:
         f"iterations, estimate 1 - cos = {large['accuracy_estimate_1_minus_cos']:.1e}; W {large['seconds_w']:.2f} s; "
         f"E {large['seconds_E']:.1f} s), peak memory {large['peak_gib']:.2f} GiB\n"
     )
-    print("| V | dense eigh k0 (s) | matrix-free k0 (s) | Lanczos iterations | cos(auto, eigh) |")
-    print("|---:|---:|---:|---:|---:|")
-    for r in dense["rows"]:
-        print(
-            f"| {r['V']:,} | {r['eigh_seconds']:.2f} | {r['auto_seconds']:.2f} | {r['auto_iterations']} | "
-            f"{r['cos_auto_vs_eigh']:.6f} |"
-        )
-    if args.out:
-        args.out.write_text(json.dumps(results, indent=2))
+    rows = [
+        [
+            f"{r['V']:,}",
+            f"{r['eigh_seconds']:.2f}",
+            f"{r['auto_seconds']:.2f}",
+            r["auto_iterations"],
+            f"{r['cos_auto_vs_eigh']:.6f}",
+        ]
+        for r in dense["rows"]
+    ]
+    header = ["V", "dense eigh k0 (s)", "matrix-free k0 (s)", "Lanczos iterations", "cos(auto, eigh)"]
+    print(markdown_table(header, rows, align="rrrrr"))
+    save_results(args, results)
 
 
 if __name__ == "__main__":

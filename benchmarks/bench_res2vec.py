@@ -17,7 +17,6 @@ relatedness splits too when ../shared/data/benchmarks is present) and on the Goo
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -25,14 +24,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SHARD_AA, peak_rss_gib, require, run_phase, similarity_files, train_word2vec  # noqa: E402
+from _common import markdown_table, parse_args, require, run_phase, save_results, scored, train_word2vec  # noqa: E402
 
 CONTESTANTS = ("res2vec", "res2vec_300", "skipgram", "cbow")
 
 
 def phase(name: str, corpus: Path) -> dict:
-    from res2vec import evaluate
-
     t0 = time.perf_counter()
     if name.startswith("res2vec"):
         from res2vec import Res2Vec
@@ -49,18 +46,13 @@ def phase(name: str, corpus: Path) -> dict:
     else:
         kv, t_read = train_word2vec(corpus, sg=name == "skipgram")
         extra = {"dim": 300, "read_seconds": t_read}
-    seconds = time.perf_counter() - t0
-    report = evaluate(kv, similarity=similarity_files())
-    return {"seconds": seconds, "peak_gib": peak_rss_gib(), "vocab_size": len(kv), **extra, "evaluation": report}
+    return scored(kv, time.perf_counter() - t0, **extra)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", type=Path, default=SHARD_AA)
-    parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--only", nargs="*", choices=CONTESTANTS, default=list(CONTESTANTS))
-    parser.add_argument("--phase", choices=CONTESTANTS, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parse_args(
+        __doc__, CONTESTANTS, lambda p: p.add_argument("--only", nargs="*", choices=CONTESTANTS, default=CONTESTANTS)
+    )
     if args.phase:
         print(json.dumps(phase(args.phase, args.corpus)))
         return
@@ -71,22 +63,27 @@ def main() -> None:
         print(f"{name}: {results[name]['seconds']:.1f} s", flush=True)
     sims = list(next(iter(results.values()))["evaluation"]["similarity"])
     print(f"\ncorpus {args.corpus.name}, {os.cpu_count()} CPUs\n")
-    print("| model | dim | wall s | peak GiB | " + " | ".join(sims) + " | analogy 3CosAdd | 3CosMul |")
-    print("|---|---:|---:|---:|" + "---:|" * (len(sims) + 2))
+    rows = []
     for name, r in results.items():
         ev = r["evaluation"]
-        cells = " | ".join(f"{ev['similarity'][s]['spearman']:.3f}" for s in sims)
-        print(
-            f"| {name} | {r['dim']} | {r['seconds']:.1f} | {r['peak_gib']:.2f} | {cells} | "
-            f"{ev['analogy']['3cosadd']:.3f} | {ev['analogy']['3cosmul']:.3f} |"
+        rows.append(
+            [
+                name,
+                r["dim"],
+                f"{r['seconds']:.1f}",
+                f"{r['peak_gib']:.2f}",
+                *(f"{ev['similarity'][s]['spearman']:.3f}" for s in sims),
+                f"{ev['analogy']['3cosadd']:.3f}",
+                f"{ev['analogy']['3cosmul']:.3f}",
+            ]
         )
+    print(markdown_table(["model", "dim", "wall s", "peak GiB", *sims, "analogy 3CosAdd", "3CosMul"], rows))
     if "skipgram" in results:
         for name in results:
             if name.startswith("res2vec"):
                 ratio = results["skipgram"]["seconds"] / results[name]["seconds"]
                 print(f"\n{name} is {ratio:.1f}x faster than skip-gram (target: 30x)")
-    if args.out:
-        args.out.write_text(json.dumps(results, indent=2))
+    save_results(args, results)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,7 @@ import numpy as np
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments
 
-from mobius_init import CorpusStats, analytic_embeddings, apply_embeddings_, read_corpus
-from mobius_init.diagnostics import K0CosineMonitor
+from mobius_init import CorpusStats, K0CosineMonitor, analytic_embeddings, apply_embeddings_, read_corpus
 from mobius_init.integrations.hf import k0_cosine_callback
 
 parser = argparse.ArgumentParser(description=__doc__)
@@ -20,7 +19,7 @@ parser.add_argument("--steps", type=int, default=20)
 args = parser.parse_args()
 
 docs = list(read_corpus("builtin:lee"))
-stats = CorpusStats.from_corpus(docs, normalize="text8", max_size=500)
+stats = CorpusStats.from_corpus(docs, vocab_size=500)
 ids = torch.as_tensor(np.concatenate(list(stats.encode(docs))), dtype=torch.long)
 blocks = ids[: len(ids) // 32 * 32].view(-1, 32)
 dataset = [{"input_ids": b, "labels": b} for b in blocks]

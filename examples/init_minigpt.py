@@ -7,9 +7,16 @@ import argparse
 
 import numpy as np
 
-from mobius_init import CorpusStats, analytic_embeddings, apply_embeddings_, read_corpus
-from mobius_init.minigpt import MiniGPT, MiniGPTConfig
-from mobius_init.training import TrainConfig, train
+from mobius_init import (
+    CorpusStats,
+    MiniGPT,
+    MiniGPTConfig,
+    TrainConfig,
+    analytic_embeddings,
+    apply_embeddings_,
+    read_corpus,
+    train,
+)
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--corpus", default="builtin:lee")
@@ -19,7 +26,7 @@ args = parser.parse_args()
 
 docs = list(read_corpus(args.corpus))
 train_docs, val_docs = docs[:-30], docs[-30:]
-stats = CorpusStats.from_corpus(train_docs, normalize="text8", max_size=1000)  # statistics of training text only
+stats = CorpusStats.from_corpus(train_docs, vocab_size=1000)  # statistics of training text only
 train_ids = np.concatenate(list(stats.encode(train_docs)))
 val_ids = np.concatenate(list(stats.encode(val_docs)))
 

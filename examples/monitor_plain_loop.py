@@ -8,16 +8,14 @@ import argparse
 import numpy as np
 import torch
 
-from mobius_init import CorpusStats, read_corpus
-from mobius_init.diagnostics import K0CosineMonitor
-from mobius_init.minigpt import MiniGPT, MiniGPTConfig
+from mobius_init import CorpusStats, K0CosineMonitor, MiniGPT, MiniGPTConfig, read_corpus
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--steps", type=int, default=200)
 args = parser.parse_args()
 
 docs = list(read_corpus("builtin:lee"))
-stats = CorpusStats.from_corpus(docs, normalize="text8", max_size=500)
+stats = CorpusStats.from_corpus(docs, vocab_size=500)
 ids = torch.as_tensor(np.concatenate(list(stats.encode(docs))), dtype=torch.long)
 
 torch.manual_seed(0)
@@ -40,4 +38,4 @@ for step in range(args.steps + 1):
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
-print(f"final training loss {float(loss):.3f}; monitor time {monitor.seconds:.2f} s")
+print(f"final training loss {loss.item():.3f}; monitor time {monitor.seconds:.2f} s")

@@ -22,7 +22,7 @@ parser.add_argument("--steps", type=int, default=6000)
 parser.add_argument("-o", "--output", default="qwem_dynamics.png")
 args = parser.parse_args()
 
-stats = CorpusStats.from_corpus(args.corpus, normalize="text8", weighting="linear", max_size=args.vocab)
+stats = CorpusStats.from_corpus(args.corpus, weighting="linear", vocab_size=args.vocab)
 
 import matplotlib  # noqa: E402
 

@@ -1,8 +1,13 @@
-"""mobius-init: corpus statistics -> embeddings and analytic weight initializations, measured."""
+"""mobius-init: corpus statistics -> embeddings and analytic weight initializations, measured.
+
+Pipeline: ``encode_corpus`` (text -> ids) -> ``CorpusStats`` (co-occurrence counts, derived matrices)
+-> ``analytic_embeddings`` -> ``apply_embeddings_`` into a model -> ``train`` with monitors.
+"""
 
 from .cooccurrence import count_cooccurrence
 from .corpus import read_corpus
-from .init import analytic_embeddings, apply_embeddings_
+from .embeddings import analytic_embeddings
+from .encoding import Encoded, encode_corpus
 from .kernel import (
     circulant_embeddings,
     circulant_score,
@@ -12,14 +17,26 @@ from .kernel import (
     reconstruct_w,
     reconstruct_w_row,
 )
+from .minigpt import MiniGPT, MiniGPTConfig
+from .monitors import K0CosineMonitor
+from .settings import CorpusConfig
 from .stats import CorpusStats
-from .tokenize import encode, train_tokenizer
+from .training import Callback, TrainConfig, TrainingDiverged, train
 from .vocab import Vocabulary
+from .weights import apply_embeddings_
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
+    "Callback",
+    "CorpusConfig",
     "CorpusStats",
+    "Encoded",
+    "K0CosineMonitor",
+    "MiniGPT",
+    "MiniGPTConfig",
+    "TrainConfig",
+    "TrainingDiverged",
     "Vocabulary",
     "analytic_embeddings",
     "apply_embeddings_",
@@ -29,9 +46,9 @@ __all__ = [
     "derive_k0",
     "embeddings_from_w",
     "empirical_kernel",
-    "encode",
+    "encode_corpus",
     "read_corpus",
     "reconstruct_w",
     "reconstruct_w_row",
-    "train_tokenizer",
+    "train",
 ]

@@ -1,4 +1,4 @@
-"""Text sources -> an iterator of documents (``str``), normalised.
+"""Text sources -> documents, and the normalisation presets.
 
 A *document* is the unit that co-occurrence windows never cross:
 
@@ -7,52 +7,64 @@ A *document* is the unit that co-occurrence windows never cross:
   ``<doc ...>`` / ``</doc>`` markup lines dropped;
 * an iterable of strings, a ``datasets`` dataset or a hub dataset: one document per item / row.
 
-Normalisation presets run as plain Python string operations here (the fastest path), and
-:func:`normalizer` gives the same preset as a ``tokenizers`` normaliser, which the toolkit attaches to
-the tokenizers it trains so that raw text encodes to the same ids (a test pins the equivalence).
+Files are read as bytes in large blocks (``.gz``, ``.bz2`` and ``.xz`` decompressed on the fly) and
+decoded as UTF-8 with invalid bytes replaced; a file that looks binary is rejected before any work.
+:func:`read_corpus` yields normalised ``str`` documents; :func:`raw_documents` yields them un-normalised,
+as ``bytes`` for files (the fast path of the word encoder works on bytes) and ``str`` otherwise.
+
+Normalisation presets (:data:`NORMALIZATIONS`) are defined once here, as Python string operations and as
+the equivalent ``tokenizers`` normaliser (:func:`normalizer`; a test pins the equivalence):
+
+* ``none``: text unchanged;
+* ``lower``: lowercase;
+* ``text8``: every run of characters other than ASCII letters becomes one space, then ASCII lowercase
+  (Matt Mahoney's text8 convention, without spelling out digits).
 """
 
 from __future__ import annotations
 
 import bz2
 import gzip
-import io
 import lzma
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from tokenizers import Regex, normalizers
 
-_NON_AZ = re.compile("[^a-z]+")
-NORMALIZATIONS: dict[str, Callable[[str], str] | None] = {
-    "none": None,
-    "lower": str.lower,
-    "text8": lambda text: _NON_AZ.sub(" ", text.lower()),
-}
+NORMALIZATIONS = ("none", "lower", "text8")
 BUILTIN = {"lee": "lee_background.cor"}
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_NOT_ASCII_LETTERS = re.compile("[^A-Za-z]+")
+_BLOCK = 1 << 23  # bytes read at a time
+# Bytes -> text8 bytes in one C call: ASCII letters lowercased, every other byte (UTF-8 multi-byte
+# characters included) a space.
+TEXT8_BYTES = bytes(c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 else 32 for c in range(256))
+
+
+def check_preset(preset: str) -> None:
+    if preset not in NORMALIZATIONS:
+        raise ValueError(f"unknown normalisation {preset!r}; choose one of {', '.join(NORMALIZATIONS)}")
+
+
+def normalize_text(text: str, preset: str) -> str:
+    """``text`` under a normalisation preset (module docstring)."""
+    if preset == "lower":
+        return text.lower()
+    if preset == "text8":
+        return _NOT_ASCII_LETTERS.sub(" ", text).lower()
+    return text
 
 
 def normalizer(preset: str) -> normalizers.Normalizer | None:
-    """The ``tokenizers`` normaliser for a preset.
-
-    ``none``: text unchanged. ``lower``: lowercase. ``text8``: lowercase, then every run of
-    characters outside ``a-z`` becomes one space (Matt Mahoney's text8 convention, without
-    spelling out digits).
-    """
-    _check_preset(preset)
+    """The ``tokenizers`` normaliser equal to :func:`normalize_text` for ``preset`` (None for ``none``)."""
+    check_preset(preset)
     if preset == "none":
         return None
     if preset == "lower":
         return normalizers.Lowercase()
-    return normalizers.Sequence([normalizers.Lowercase(), normalizers.Replace(Regex("[^a-z]+"), " ")])
-
-
-def _check_preset(preset: str) -> None:
-    if preset not in NORMALIZATIONS:
-        raise ValueError(f"unknown normalisation {preset!r}; choose one of {', '.join(NORMALIZATIONS)}")
+    return normalizers.Sequence([normalizers.Replace(Regex("[^A-Za-z]+"), " "), normalizers.Lowercase()])
 
 
 def builtin_path(name: str) -> Path:
@@ -76,47 +88,88 @@ def corpus_files(path: Path) -> list[Path]:
     return files
 
 
-def _open_text(path: Path) -> io.TextIOBase:
+def source_files(source: Any) -> list[Path] | None:
+    """The files a path-like or ``builtin:`` source reads, checked to exist; None for other sources."""
+    if not isinstance(source, (str, Path)):
+        return None
+    text = str(source)
+    if text.startswith("builtin:"):
+        return [builtin_path(text[len("builtin:") :])]
+    if text.startswith("hf:"):
+        return None
+    return corpus_files(Path(text))
+
+
+def check_text(block: bytes, path: Path) -> None:
+    """Raise ``ValueError`` when the first block of a file is not text (NUL bytes, or mostly bytes
+    that are neither printable ASCII nor valid UTF-8)."""
+    sample = block[: 1 << 16]
+    if b"\x00" in sample:
+        raise ValueError(f"{str(path)!r} is not a text file (it contains NUL bytes); pass a text corpus")
+    text = sample.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd") + sum(1 for ch in text if ch < " " and ch not in "\t\n\r\x0b\x0c")
+    if sample and bad > 0.05 * len(text):
+        raise ValueError(
+            f"{str(path)!r} does not look like UTF-8 text ({bad} of its first {len(text)} characters "
+            "are invalid or control bytes); pass a text corpus"
+        )
+
+
+def _lines(path: Path) -> Iterator[bytes]:
+    """Lines of a (possibly compressed) file, without their newline, read in large blocks."""
     opener = _OPENERS.get(path.suffix, open)
     try:
-        return opener(path, "rt", encoding="utf-8", errors="replace")
+        f = opener(path, "rb")
     except OSError as exc:
         raise OSError(f"cannot read corpus file {str(path)!r}: {exc.strerror or exc}") from exc
+    with f:
+        tail = b""
+        first = True
+        while True:
+            try:
+                block = f.read(_BLOCK)
+            except (OSError, EOFError, lzma.LZMAError) as exc:
+                raise OSError(f"corpus file {str(path)!r} is truncated or corrupt: {exc}") from exc
+            if first:
+                check_text(block, path)
+                first = False
+            if not block:
+                break
+            lines = (tail + block).split(b"\n")
+            tail = lines.pop()
+            yield from lines
+        if tail:
+            yield tail
 
 
-def _file_documents(path: Path, markup: bool | str) -> Iterator[str]:
-    with _open_text(path) as f:
-        try:
-            first = f.readline()
-        except (OSError, EOFError, lzma.LZMAError) as exc:
-            raise OSError(f"cannot read corpus file {str(path)!r}: {exc}") from exc
-        wiki = first.startswith("<doc ") if markup == "auto" else bool(markup)
-        lines = _chain_first(first, f, path)
-        if not wiki:
-            for line in lines:
-                if line.strip():
-                    yield line.rstrip("\n")
-            return
-        parts: list[str] = []
-        for line in lines:
-            if line.startswith("<doc "):
-                parts = []
-            elif line.startswith("</doc>"):
-                if parts:
-                    yield " ".join(parts)
-                parts = []
-            elif line.strip():
-                parts.append(line.rstrip("\n"))
-        if parts:  # an article cut off by the end of the file is kept, not lost
-            yield " ".join(parts)
+def file_documents(path: Path, markup: bool | str = "auto") -> Iterator[bytes]:
+    """Documents of one file as raw UTF-8 bytes (module docstring)."""
+    lines = _lines(path)
+    first = next(lines, None)
+    if first is None:
+        return
+    wiki = first.startswith(b"<doc ") if markup == "auto" else bool(markup)
+    lines = _chain(first, lines)
+    if not wiki:
+        yield from (line for line in lines if line.strip())
+        return
+    parts: list[bytes] = []
+    for line in lines:
+        if line.startswith(b"<doc "):
+            parts = []
+        elif line.startswith(b"</doc>"):
+            if parts:
+                yield b" ".join(parts)
+            parts = []
+        elif line.strip():
+            parts.append(line)
+    if parts:  # an article cut off by the end of the file is kept, not lost
+        yield b" ".join(parts)
 
 
-def _chain_first(first: str, rest: Iterable[str], path: Path) -> Iterator[str]:
+def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield first
-    try:
-        yield from rest
-    except (OSError, EOFError, lzma.LZMAError) as exc:
-        raise OSError(f"corpus file {str(path)!r} is truncated or corrupt: {exc}") from exc
+    yield from rest
 
 
 def _dataset_documents(dataset: Any, text_column: str) -> Iterator[str]:
@@ -150,22 +203,23 @@ def _hub_documents(spec: str, text_column: str) -> Iterator[str]:
     return _dataset_documents(datasets.load_dataset(path, config, split=split, streaming=True), text_column)
 
 
-def _is_dataset(source: Any) -> bool:
+def is_dataset(source: Any) -> bool:
+    """True for a ``datasets.Dataset`` / ``IterableDataset`` (checked without importing ``datasets``)."""
     module = type(source).__module__ or ""
     return module.startswith("datasets.")
 
 
-def _raw_documents(source: Any, markup: bool | str, text_column: str) -> Iterator[str]:
-    if isinstance(source, (str, Path)):
-        text = str(source)
-        if text.startswith("builtin:"):
-            yield from _file_documents(builtin_path(text[len("builtin:") :]), markup)
-        elif text.startswith("hf:"):
-            yield from _hub_documents(text[3:], text_column)
-        else:
-            for file in corpus_files(Path(text)):
-                yield from _file_documents(file, markup)
-    elif _is_dataset(source):
+def raw_documents(source: Any, markup: bool | str = "auto", text_column: str = "text") -> Iterator[str | bytes]:
+    """Un-normalised documents of ``source``: ``bytes`` from files, ``str`` from other sources."""
+    if markup not in ("auto", True, False):
+        raise ValueError(f"markup must be 'auto', True or False, not {markup!r}")
+    files = source_files(source)
+    if files is not None:
+        for file in files:
+            yield from file_documents(file, markup)
+    elif isinstance(source, (str, Path)):  # hf:NAME
+        yield from _hub_documents(str(source)[3:], text_column)
+    elif is_dataset(source):
         yield from _dataset_documents(source, text_column)
     elif isinstance(source, Iterable):
         for i, doc in enumerate(source):
@@ -179,6 +233,10 @@ def _raw_documents(source: Any, markup: bool | str, text_column: str) -> Iterato
         )
 
 
+def decode(doc: str | bytes) -> str:
+    return doc if isinstance(doc, str) else doc.decode("utf-8", errors="replace")
+
+
 def read_corpus(
     source: Any,
     *,
@@ -186,24 +244,20 @@ def read_corpus(
     markup: bool | str = "auto",
     text_column: str = "text",
 ) -> Iterator[str]:
-    """Documents of ``source`` as normalised strings; empty documents are skipped.
+    """Documents of ``source`` as normalised strings; documents left empty are skipped.
 
     Args:
         source: a file or directory path (plain, ``.gz``, ``.bz2``, ``.xz``); ``"builtin:lee"``;
             ``"hf:NAME[/CONFIG][:SPLIT]"`` (a Hugging Face hub dataset, needs network, e.g.
             ``"hf:wikitext/wikitext-2-raw-v1:train"``); a ``datasets.Dataset`` or
             ``IterableDataset``; or any iterable of ``str``.
-        normalize: ``"none"``, ``"lower"`` or ``"text8"`` (see :func:`normalizer`).
+        normalize: ``"none"``, ``"lower"`` or ``"text8"`` (module docstring).
         markup: WikiExtractor ``<doc>`` handling for files: ``"auto"`` detects it from a file's
             first line, ``True`` forces it, ``False`` reads every line as text.
         text_column: the column holding text in a ``datasets`` source.
     """
-    if markup not in ("auto", True, False):
-        raise ValueError(f"markup must be 'auto', True or False, not {markup!r}")
-    _check_preset(normalize)
-    norm = NORMALIZATIONS[normalize]
-    for doc in _raw_documents(source, markup, text_column):
-        if norm is not None:
-            doc = norm(doc)
+    check_preset(normalize)
+    for doc in raw_documents(source, markup, text_column):
+        doc = normalize_text(decode(doc), normalize)
         if doc and not doc.isspace():
             yield doc

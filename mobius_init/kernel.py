@@ -19,18 +19,22 @@ Scalable, and what the tests prove equal to the exact forms:
     of ``e0`` on the eigenspace of the non-positive eigenvalues of ``D``.
     :func:`derive_k0` ``method="auto"`` computes ``f(D) e0`` with the same spectral function ``f``
     by Lanczos (sparse mat-vecs only), stopping when successive iterates agree to ``tol``.
+
+What the report reads off a trained model (:func:`kernel_quantities`: k0 cosines, circulant score,
+cos(W, I), off-diagonal energy) and its candidate formulas for k0 (:func:`candidate_k0s`) live here
+too, so the monitor and ``verify`` compute them with the same code.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
+from .spectral import LanczosInfo, clipped_power, lanczos_function, low_rank, matrix_function, spectral_row
+
 GUARD = 1e-10
-EIGENVALUE_FLOOR = 1e-15
 K0_METHODS = ("eigh", "fft", "auto")
 
 
@@ -70,11 +74,6 @@ def _check_k0(k0: np.ndarray, V: int) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- exact forms
-def spectral_function(lam: np.ndarray, power: float) -> np.ndarray:
-    """``max(lam, 1e-15) ** power``: the report's clipped eigenvalue power."""
-    return np.maximum(lam, EIGENVALUE_FLOOR) ** power
-
-
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
     """Cosine of two arrays (flattened); NaN when either is zero."""
     denominator = np.linalg.norm(a) * np.linalg.norm(b)
@@ -95,16 +94,6 @@ def circulant(k0: np.ndarray) -> np.ndarray:
     return k0[(np.arange(V)[None, :] - np.arange(V)[:, None]) % V]
 
 
-@dataclass(frozen=True)
-class K0Info:
-    """Accuracy report of a matrix-free k0: Lanczos ``iterations``, ``change`` = 1 - cos between
-    the last two iterates (the accuracy estimate), and whether it fell below ``tol``."""
-
-    iterations: int
-    change: float
-    converged: bool
-
-
 def derive_k0(
     D: np.ndarray | sp.spmatrix,
     epsilon: float = 0.003,
@@ -113,14 +102,14 @@ def derive_k0(
     tol: float = 1e-4,
     max_iter: int = 1000,
     return_info: bool = False,
-) -> np.ndarray | tuple[np.ndarray, K0Info]:
+) -> np.ndarray | tuple[np.ndarray, LanczosInfo]:
     """The derived kernel row ``k0`` (length V, float64).
 
     ``eigh``: first row of ``Q diag(max(lam, 1e-15)^(eps-1)) Q^T`` (numpy.linalg.eigh).
     ``fft``: ``D_eps = Q diag(max(lam, 1e-15)^eps) Q^T``, ``K = real(IFFT2(FFT2(D_eps) / F))``,
     ``k0 = K[0]`` (the report's FFT variant). ``auto``: the ``eigh`` row computed matrix-free by
     Lanczos on ``e0`` (module docstring, (b)); ``tol`` bounds the change between successive
-    iterates, checked every 25 iterations; ``return_info`` also returns a :class:`K0Info`.
+    iterates, checked every 25 iterations; ``return_info`` also returns a :class:`LanczosInfo`.
     """
     check_square_symmetric(D)
     check_epsilon(epsilon)
@@ -128,7 +117,7 @@ def derive_k0(
         raise ValueError(f"unknown k0 method {method!r}; choose one of {', '.join(K0_METHODS)}")
     info = None
     if method == "auto":
-        k0, info = _k0_lanczos(D, epsilon, tol, max_iter)
+        k0, info = lanczos_function(D, lambda lam: clipped_power(lam, epsilon - 1), tol=tol, max_iter=max_iter)
         if not info.converged:
             warnings.warn(
                 f"matrix-free k0 did not converge in {info.iterations} iterations "
@@ -154,59 +143,10 @@ def derive_k0_variants(
     lam, Q = np.linalg.eigh(Dd)
     out = {}
     if "eigh" in methods:
-        out["eigh"] = spectral_row(Q, spectral_function(lam, epsilon - 1))
+        out["eigh"] = spectral_row(Q, clipped_power(lam, epsilon - 1))
     if "fft" in methods:
-        out["fft"] = deconvolve((Q * spectral_function(lam, epsilon)) @ Q.T, guarded_fft2(Dd))[0]
+        out["fft"] = deconvolve(matrix_function(Q, clipped_power(lam, epsilon)), guarded_fft2(Dd))[0]
     return out
-
-
-def spectral_row(Q: np.ndarray, f: np.ndarray) -> np.ndarray:
-    """First row of ``Q diag(f) Qᵀ`` (Q: eigenvectors as columns)."""
-    return (Q * f) @ Q[0]
-
-
-def _k0_lanczos(D: np.ndarray | sp.spmatrix, epsilon: float, tol: float, max_iter: int) -> tuple[np.ndarray, K0Info]:
-    """``f(D) e0`` with ``f(lam) = max(lam, 1e-15)^(eps-1)`` by Lanczos with full reorthogonalisation:
-    ``f(D) e0 ~ V_m f(T_m) e_1``. Deterministic (the start vector is e0)."""
-    V = D.shape[0]
-    A = D.tocsr() if sp.issparse(D) else np.asarray(D, dtype=np.float64)
-    m_max = min(max_iter, V)
-    basis = np.zeros((m_max, V))
-    alpha = np.zeros(m_max)
-    beta = np.zeros(m_max)
-    basis[0, 0] = 1.0
-    previous, change, m = None, np.inf, 0
-    for j in range(m_max):
-        w = A @ basis[j]
-        alpha[j] = w @ basis[j]
-        for _ in range(2):  # full reorthogonalisation, twice is enough
-            w -= basis[: j + 1].T @ (basis[: j + 1] @ w)
-        m = j + 1
-        invariant = False
-        if m < m_max:
-            beta[j] = np.linalg.norm(w)
-            invariant = beta[j] <= 1e-12 * max(abs(alpha[: j + 1]).max(), 1.0)
-            if not invariant:
-                basis[m] = w / beta[j]
-        if m % 25 == 0 or invariant or m == m_max:
-            coeffs = _lanczos_coefficients(alpha[:m], beta[: m - 1], epsilon)
-            if previous is not None:
-                padded = np.zeros(m)
-                padded[: len(previous)] = previous
-                change = 1.0 - abs(coeffs @ padded) / (np.linalg.norm(coeffs) * np.linalg.norm(padded))
-            previous = coeffs
-            if invariant or m == V or change < tol:
-                change = 0.0 if (invariant or m == V) else change
-                break
-    k0 = basis[:m].T @ previous
-    return k0, K0Info(iterations=m, change=float(max(change, 0.0)), converged=bool(change < tol))
-
-
-def _lanczos_coefficients(alpha: np.ndarray, beta: np.ndarray, epsilon: float) -> np.ndarray:
-    """``f(T) e_1`` for the tridiagonal ``T`` with diagonal ``alpha`` and off-diagonal ``beta``."""
-    T = np.diag(alpha) + np.diag(beta, 1) + np.diag(beta, -1)
-    theta, S = np.linalg.eigh(T)
-    return S @ (spectral_function(theta, epsilon - 1) * S[0])
 
 
 def empirical_kernel(W: np.ndarray, D: np.ndarray | sp.spmatrix) -> np.ndarray:
@@ -244,11 +184,16 @@ def circulant_score(K: np.ndarray) -> float:
     return float(np.median(np.nan_to_num(cos)))
 
 
+def convolve(D: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """``real(IFFT2(FFT2(D) . FFT2(K)))``: the report's ``W = D (*) K`` (dense V x V)."""
+    return np.real(np.fft.ifft2(np.fft.fft2(D) * np.fft.fft2(K)))
+
+
 def reconstruct_w(D: np.ndarray | sp.spmatrix, k0: np.ndarray) -> np.ndarray:
-    """``real(IFFT2(FFT2(D) . FFT2(circ(k0))))`` (dense V x V, the report's formula)."""
+    """``D (*) circ(k0)`` (dense V x V, the report's formula)."""
     check_square_symmetric(D)
     k0 = _check_k0(k0, D.shape[0])
-    return np.real(np.fft.ifft2(np.fft.fft2(_dense(D)) * np.fft.fft2(circulant(k0))))
+    return convolve(_dense(D), circulant(k0))
 
 
 def embeddings_from_w(W: np.ndarray, dim: int) -> np.ndarray:
@@ -314,3 +259,100 @@ def circulant_embeddings(w: np.ndarray, dim: int) -> np.ndarray:
     basis = np.where(sine[order][None, :] == 1, np.sin(angle), np.cos(angle))
     basis /= np.linalg.norm(basis, axis=0)
     return basis * np.sqrt(np.maximum(lam[freq[order]], 0.0))
+
+
+# ----------------------------------------------------------------------------- quantities of an embedding
+# What the MobiusKernel report reads off a trained model; the monitor and `verify` both compute them here.
+KERNEL_QUANTITIES = ("k0_cos_eigh", "k0_cos_fft", "circulant_score", "cos_W_I", "offdiag_energy")
+
+
+def cos_with_identity(W: np.ndarray) -> float:
+    """Frobenius cosine of ``W`` with the identity, ``tr(W) / (||W||_F sqrt(V))`` (1 for ``W = cI``)."""
+    total = float(np.sum(W * W))
+    return float(np.trace(W) / np.sqrt(total * len(W))) if total > 0 else float("nan")
+
+
+def offdiag_energy(W: np.ndarray) -> float:
+    """Share of ``||W||_F²`` off the diagonal (0 for a diagonal W)."""
+    total = float(np.sum(W * W))
+    return 1.0 - float(np.sum(np.diag(W) ** 2)) / total if total > 0 else float("nan")
+
+
+def embedding_kernel(E: np.ndarray, F: np.ndarray) -> np.ndarray:
+    """The empirical kernel ``K = real(IFFT2(FFT2(E Eᵀ) / F))`` of an embedding (V x d, F guarded FFT2(D))."""
+    return deconvolve(E @ E.T, F)
+
+
+def kernel_quantities(E: np.ndarray, F: np.ndarray, k0: dict[str, np.ndarray]) -> dict[str, float]:
+    """:data:`KERNEL_QUANTITIES` for an embedding ``E`` (V x d, float64): ``W = E Eᵀ``, ``K`` its
+    empirical kernel against ``D`` (``F`` = guarded FFT2(D)), ``k0_cos_*`` = cos(K[0], derived k0)
+    for ``k0["eigh"]`` and ``k0["fft"]``, the circulant score of K, cos(W, I), off-diagonal energy."""
+    W = E @ E.T
+    K = deconvolve(W, F)
+    return {
+        "k0_cos_eigh": cosine(K[0], k0["eigh"]),
+        "k0_cos_fft": cosine(K[0], k0["fft"]),
+        "circulant_score": circulant_score(K),
+        "cos_W_I": cos_with_identity(W),
+        "offdiag_energy": offdiag_energy(W),
+    }
+
+
+def eigen_exponent(k0: np.ndarray, lam: np.ndarray, Q: np.ndarray) -> float:
+    """Fitted exponent p in ``|q_kᵀ k0| / |q_k[0]| ~ lam_k^p`` over eigenpairs with ``lam_k > 0``
+    (``k0 = D^p e0`` gives exactly p)."""
+    keep = (lam > 1e-8) & (np.abs(Q[0]) > 1e-8)
+    coeff = np.abs(Q.T @ k0)[keep] / np.abs(Q[0, keep])
+    ok = coeff > 0
+    if ok.sum() < 3:
+        return float("nan")
+    return float(np.polyfit(np.log(lam[keep][ok]), np.log(coeff[ok]), 1)[0])
+
+
+def candidate_k0s(D: np.ndarray, ppmi: np.ndarray, dim: int, epsilon: float) -> dict[str, tuple[np.ndarray, str]]:
+    """The report's 14 candidate formulas for k0, each ``(vector of length V, one-line definition)``.
+    The report leaves H6, H7, H9, H10 and H11 vague; these are the readings implemented."""
+    V = len(D)
+    lam, Q = np.linalg.eigh(D)
+    F = guarded_fft2(D)
+
+    def first(M: np.ndarray) -> np.ndarray:  # row 0 of IFFT2(FFT2(M) / FFT2(D))
+        return deconvolve(M, F)[0]
+
+    d0_hat = np.fft.fft(D[0])
+    lowpass = d0_hat.copy()
+    lowpass[V // 8 + 1 : V - V // 8] = 0
+    ev = np.sort(lam)[::-1]
+    out = {
+        "H1": (
+            np.real(np.fft.ifft(1 / np.sqrt(np.maximum(np.abs(d0_hat), 1e-10)))),
+            "spectral whitening: IFFT(1/sqrt|FFT(D[0])|)",
+        ),
+        "H2": (np.linalg.norm(D, axis=1), "row energy: ||D_i||_2 for each i"),
+        "H3": (-np.log(np.maximum(np.diag(D), 1e-12)), "-log diag(D) (diagonal floored at 1e-12)"),
+        "H4": (
+            spectral_row(Q, clipped_power(lam, epsilon - 1)),
+            f"D^(eps-1) deconvolution, eps = {epsilon}: row 0 of Q diag(lam^(eps-1)) Q^T",
+        ),
+        "H5": (first(ppmi), "PMI kernel: row 0 of IFFT2(FFT2(PPMI)/FFT2(D)) (PPMI cds 0.75 of the same counts)"),
+        "H6": (low_rank(D, dim)[0], f"SVD truncation: row 0 of the rank-{dim} (model dim) SVD of D"),
+        "H7": (np.real(np.fft.ifft(lowpass)), "FFT low-pass: D[0] keeping the lowest V/8 frequencies"),
+        "H8": (wrapped_diagonal_sums(D) / V, "mean row profile: mean over i of D[i, (i+s) mod V]"),
+        "H9": ((D - low_rank(D, dim))[0], f"residual: row 0 of D - rank-{dim} SVD of D"),
+        "H10": (
+            np.real(np.fft.ifft(np.abs(np.fft.fft(ev - ev.mean())) ** 2)),
+            "eigenvalue autocorrelation: circular autocorrelation of D's sorted, centred eigenvalues",
+        ),
+        "H12": (spectral_row(Q, clipped_power(lam, 0.5)), "power law: row 0 of D^0.5 (eigenvalues clipped at 1e-15)"),
+        "H_cI": (dim * np.real(np.fft.ifft2(1 / F))[0], "identity deconvolution: d * row 0 of IFFT2(1/FFT2(D))"),
+        "H_logD": (
+            first(matrix_function(Q, np.log(np.maximum(lam, 1e-15)))),
+            "log-matrix deconvolution: row 0 of IFFT2(FFT2(logm D)/FFT2(D)), logm via clipped eigenvalues",
+        ),
+    }
+    for r in (4, 16, dim):
+        out[f"H11 r={r}"] = (
+            first(low_rank(ppmi, r)),
+            f"SVD-PPMI / D: row 0 of IFFT2(FFT2(rank-{r} SVD of PPMI)/FFT2(D))",
+        )
+    return out

@@ -13,26 +13,30 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .settings import InvalidSetting, check_positive, setting
+
 
 @dataclass
 class MiniGPTConfig:
-    vocab_size: int
-    n_layer: int = 2
-    n_head: int = 2
-    n_embd: int = 64
-    block_size: int = 64
-    dropout: float = 0.1
-    rope_base: float = 10_000.0
+    """MiniGPT: the model's shape (vocab_size comes from the statistics)."""
+
+    vocab_size: int | None = setting(None, "ids the model embeds (the statistics' vocabulary)", cli=False)
+    n_layer: int = setting(2, "transformer blocks")
+    n_head: int = setting(2, "attention heads per block")
+    n_embd: int = setting(64, "model width = embedding dimension")
+    block_size: int = setting(64, "context length in tokens")
+    dropout: float = setting(0.1, "dropout probability")
+    rope_base: float = setting(10_000.0, "rotary embedding base", cli=False)
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "n_layer", "n_head", "n_embd", "block_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_positive(self, "n_layer", "n_head", "n_embd", "block_size")
+        check_positive(self, "vocab_size", allow_none=True)
         if self.n_embd % self.n_head or (self.n_embd // self.n_head) % 2:
-            raise ValueError(f"n_embd ({self.n_embd}) must split into n_head ({self.n_head}) heads of even size (RoPE)")
+            raise InvalidSetting(
+                "n_embd", f"({self.n_embd}) must split into n_head ({self.n_head}) heads of even size (RoPE)"
+            )
         if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
+            raise InvalidSetting("dropout", f"must lie in [0, 1), got {self.dropout}")
 
 
 def rope_tables(head_dim: int, length: int, base: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -93,6 +97,8 @@ class Block(nn.Module):
 class MiniGPT(nn.Module):
     def __init__(self, config: MiniGPTConfig) -> None:
         super().__init__()
+        if config.vocab_size is None:
+            raise ValueError("MiniGPTConfig.vocab_size is not set: size the model to the statistics' vocabulary")
         self.config = config
         self.tok_emb = nn.Embedding(config.vocab_size, config.n_embd)
         self.drop = nn.Dropout(config.dropout)

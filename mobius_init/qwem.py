@@ -26,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from .spectral import mstar_dense
+from .matrices import mstar_dense
 
 WEIGHTINGS = ("constant", "corpus")
 

@@ -1,5 +1,4 @@
-"""Spectral tools shared by the analytic inits and Res2Vec: randomized truncated SVD of a sparse
-matrix, and the top eigenpairs of word2vec's M* matrix without forming it densely.
+"""Spectral helpers: matrix functions (dense and matrix-free), eigensolvers and the randomized SVD.
 
 Sparse x dense products run in torch (CSR, multithreaded); everything is seeded and deterministic.
 """
@@ -7,13 +6,98 @@ Sparse x dense products run in torch (CSR, multithreaded); everything is seeded 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import torch
 
+EIGENVALUE_FLOOR = 1e-15
 
+
+# ----------------------------------------------------------------------------- matrix functions
+def clipped_power(lam: np.ndarray, power: float) -> np.ndarray:
+    """``max(lam, 1e-15) ** power``: the MobiusKernel report's clipped eigenvalue power."""
+    return np.maximum(lam, EIGENVALUE_FLOOR) ** power
+
+
+def matrix_function(Q: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """``Q diag(f) Qᵀ`` (Q: orthonormal eigenvectors as columns, f: a function of their eigenvalues)."""
+    return (Q * f) @ Q.T
+
+
+def spectral_row(Q: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """First row of ``Q diag(f) Qᵀ``, without forming the matrix."""
+    return (Q * f) @ Q[0]
+
+
+def low_rank(M: np.ndarray, r: int) -> np.ndarray:
+    """The best rank-``r`` approximation of a dense matrix (truncated SVD)."""
+    U, S, Vt = np.linalg.svd(M)
+    return (U[:, :r] * S[:r]) @ Vt[:r]
+
+
+@dataclass(frozen=True)
+class LanczosInfo:
+    """Accuracy report of :func:`lanczos_function`: ``iterations``, ``change`` = 1 - cos between the
+    last two iterates (the accuracy estimate), and whether it fell below ``tol``."""
+
+    iterations: int
+    change: float
+    converged: bool
+
+
+def lanczos_function(
+    A: np.ndarray | sp.spmatrix,
+    f: Callable[[np.ndarray], np.ndarray],
+    start: int = 0,
+    *,
+    tol: float = 1e-4,
+    max_iter: int = 1000,
+    check_every: int = 25,
+) -> tuple[np.ndarray, LanczosInfo]:
+    """``f(A) e_start`` for symmetric ``A`` by Lanczos with full reorthogonalisation, matrix-free:
+    ``f(A) e ~ V_m f(T_m) e_1``. Stops when iterates ``check_every`` steps apart agree to ``tol``
+    (1 - cos), on an invariant subspace, or after ``max_iter``. Deterministic (the start is ``e_start``)."""
+    V = A.shape[0]
+    A = A.tocsr() if sp.issparse(A) else np.asarray(A, dtype=np.float64)
+    m_max = min(max_iter, V)
+    basis = np.zeros((m_max, V))
+    alpha = np.zeros(m_max)
+    beta = np.zeros(m_max)
+    basis[0, start] = 1.0
+    previous, change, m = None, np.inf, 0
+    for j in range(m_max):
+        w = A @ basis[j]
+        alpha[j] = w @ basis[j]
+        for _ in range(2):  # full reorthogonalisation, twice is enough
+            w -= basis[: j + 1].T @ (basis[: j + 1] @ w)
+        m = j + 1
+        invariant = False
+        if m < m_max:
+            beta[j] = np.linalg.norm(w)
+            invariant = beta[j] <= 1e-12 * max(abs(alpha[: j + 1]).max(), 1.0)
+            if not invariant:
+                basis[m] = w / beta[j]
+        if m % check_every == 0 or invariant or m == m_max:
+            T = np.diag(alpha[:m]) + np.diag(beta[: m - 1], 1) + np.diag(beta[: m - 1], -1)
+            theta, S = np.linalg.eigh(T)
+            coeffs = S @ (f(theta) * S[0])
+            if previous is not None:
+                padded = np.zeros(m)
+                padded[: len(previous)] = previous
+                change = 1.0 - abs(coeffs @ padded) / (np.linalg.norm(coeffs) * np.linalg.norm(padded))
+            previous = coeffs
+            if invariant or m == V or change < tol:
+                change = 0.0 if (invariant or m == V) else change
+                break
+    y = basis[:m].T @ previous
+    return y, LanczosInfo(iterations=m, change=float(max(change, 0.0)), converged=bool(change < tol))
+
+
+# ----------------------------------------------------------------------------- sparse products
 def torch_csr(X: sp.spmatrix, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """A ``scipy.sparse`` matrix as a torch sparse CSR tensor."""
     X = X.tocsr()
@@ -27,10 +111,6 @@ def torch_csr(X: sp.spmatrix, dtype: torch.dtype = torch.float32) -> torch.Tenso
         )
 
 
-def _orthonormal(Y: torch.Tensor) -> torch.Tensor:
-    return torch.linalg.qr(Y, mode="reduced").Q
-
-
 def fix_signs(U: np.ndarray, *others: np.ndarray, axis_of_components: int = 1) -> tuple[np.ndarray, ...]:
     """Flip each component (column of ``U``) so its largest-magnitude entry is positive; apply the
     same flips to ``others`` (rows of ``Vt`` when ``axis_of_components=0``). Makes output unique."""
@@ -41,6 +121,11 @@ def fix_signs(U: np.ndarray, *others: np.ndarray, axis_of_components: int = 1) -
     for M in others:
         flipped.append(M * (signs[:, None] if axis_of_components == 0 else signs))
     return tuple(flipped)
+
+
+# ----------------------------------------------------------------------------- SVD and eigensolvers
+def _orthonormal(Y: torch.Tensor) -> torch.Tensor:
+    return torch.linalg.qr(Y, mode="reduced").Q
 
 
 def randomized_svd(
@@ -74,48 +159,20 @@ def randomized_svd(
     return U, S[:k].numpy().astype(np.float64), Vt
 
 
-def mstar_parts(C: sp.spmatrix, unigram_counts: np.ndarray) -> sp.csr_matrix:
-    """The sparse part ``S`` of word2vec's ``M* = S - 2 * 1 1^T`` (Karkada et al. 2025).
-
-    ``M*_ij = (P_ij - P_i P_j) / (0.5 (P_ij + P_i P_j))`` with ``P_ij = C_ij / sum(C)`` and
-    ``P_i = count_i / sum(count)``. Where ``P_ij = 0`` the entry is exactly -2, so
-    ``S_ij = M*_ij + 2 = 4 P_ij / (P_ij + P_i P_j)`` on the non-zeros of ``C`` and 0 elsewhere.
-    """
-    C = C.tocsr()
-    counts = np.asarray(unigram_counts, dtype=np.float64)
-    if counts.shape != (C.shape[0],) or C.shape[0] != C.shape[1]:
-        raise ValueError(f"C has shape {C.shape} but there are {counts.shape} unigram counts")
-    if counts.sum() <= 0 or C.data.sum() <= 0:
-        raise ValueError("M* needs non-zero co-occurrence and unigram counts")
-    p = counts / counts.sum()
-    rows = np.repeat(np.arange(C.shape[0]), np.diff(C.indptr))
-    pij = C.data / C.data.sum()
-    indep = p[rows] * p[C.indices]
-    S = sp.csr_matrix((4.0 * pij / (pij + indep), C.indices.copy(), C.indptr.copy()), shape=C.shape)
-    S.eliminate_zeros()
-    return S
-
-
-def mstar_dense(C: sp.spmatrix, unigram_counts: np.ndarray) -> np.ndarray:
-    """The dense ``M*`` (for tests and small V only)."""
-    return mstar_parts(C, unigram_counts).toarray() - 2.0
-
-
-def mstar_eigenpairs(
-    C: sp.spmatrix, unigram_counts: np.ndarray, k: int, *, seed: int = 0, tol: float = 1e-8
+def sparse_plus_constant_eigenpairs(
+    S: sp.spmatrix, shift: float, k: int, *, seed: int = 0, tol: float = 1e-8
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` (largest algebraic) eigenpairs of ``M*`` by Lanczos (ARPACK) on ``S - 2 * 1 1^T``
-    with sparse mat-vecs only; eigenvalues descending, eigenvector signs fixed."""
-    S = mstar_parts(C, unigram_counts)
+    """Top-``k`` (largest algebraic) eigenpairs of the symmetric ``S + shift * 1 1ᵀ`` by Lanczos
+    (ARPACK) with sparse mat-vecs only; eigenvalues descending, eigenvector signs fixed."""
     V = S.shape[0]
     if not 1 <= k < V:
-        raise ValueError(f"k must be in [1, {V - 1}] for M* of size {V}, got {k}")
+        raise ValueError(f"k must be in [1, {V - 1}] for a matrix of size {V}, got {k}")
     S_t = torch_csr(S, torch.float64)
 
     def matmat(x: np.ndarray) -> np.ndarray:
         x2 = x.reshape(V, -1)
         y = (S_t @ torch.from_numpy(np.ascontiguousarray(x2, dtype=np.float64))).numpy()
-        y -= 2.0 * x2.sum(axis=0, keepdims=True)
+        y += shift * x2.sum(axis=0, keepdims=True)
         return y.reshape(x.shape)
 
     op = spla.LinearOperator((V, V), matvec=matmat, matmat=matmat, dtype=np.float64)

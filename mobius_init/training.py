@@ -7,42 +7,51 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .settings import check_positive, setting
+
 
 @dataclass
 class TrainConfig:
-    """steps: optimizer steps. batch_size: blocks per step. lr, weight_decay: AdamW's.
-    eval_every: steps between validations (and at the first and last step). eval_blocks: size of
-    the fixed validation set (non-overlapping blocks evenly spaced over ``val_ids``).
-    grad_clip: max gradient norm (None: off). seed: data order, dropout and init of the run.
-    log_path: JSONL metrics file. checkpoint_path: model state written at each validation
-    with a finite loss. progress: tqdm bar."""
+    """Training: optimizer, schedule, evaluation and checkpoints."""
 
-    steps: int = 1000
-    batch_size: int = 16
-    lr: float = 3e-4
-    weight_decay: float = 0.01
-    eval_every: int = 100
-    eval_blocks: int = 64
-    grad_clip: float | None = 1.0
-    seed: int = 0
-    log_path: str | None = None
-    checkpoint_path: str | None = None
-    progress: bool = True
+    steps: int = setting(1000, "optimizer steps")
+    batch_size: int = setting(16, "blocks per step")
+    lr: float = setting(3e-4, "AdamW learning rate")
+    weight_decay: float = setting(0.01, "AdamW weight decay (matrices only)")
+    eval_every: int = setting(100, "steps between validations (also at the first and last step)")
+    eval_blocks: int = setting(64, "validation blocks, evenly spaced over the validation ids")
+    grad_clip: float | None = setting(1.0, "largest gradient norm ('none': no clipping)")
+    seed: int = setting(0, "seed of the run's data order and dropout")
+    log_path: str | None = setting(None, "JSONL file of every validation's metrics", cli=False)
+    checkpoint_path: str | None = setting(None, "model state written at each validation with a finite loss", cli=False)
+    progress: bool = setting(True, "show a progress bar", cli=False)
+
+    def __post_init__(self) -> None:
+        check_positive(self, "steps", "batch_size", "eval_every", "eval_blocks")
 
 
-class Callback(Protocol):
-    """Any subset of these methods; ``metrics`` is a dict the callback may add keys to."""
+class Callback:
+    """Hooks :func:`train` calls; subclass and override any of them. ``metrics`` is the dict of the
+    current step (``step``, ``train_loss``, and ``val_loss`` at evaluations); keys a callback adds
+    to it are kept in the run's history and JSONL log."""
 
-    def on_train_start(self, model: torch.nn.Module, step: int, metrics: dict[str, Any]) -> None: ...
-    def on_step_end(self, model: torch.nn.Module, step: int, metrics: dict[str, Any]) -> None: ...
-    def on_eval(self, model: torch.nn.Module, step: int, metrics: dict[str, Any]) -> None: ...
-    def on_train_end(self, model: torch.nn.Module, step: int, metrics: dict[str, Any]) -> None: ...
+    def on_train_start(self, model: torch.nn.Module, step: int, metrics: dict[str, Any]) -> None:
+        """Before the first step (``step`` is 0)."""
+
+    def on_step_end(self, model: torch.nn.Module, step: int, metrics: dict[str, Any]) -> None:
+        """After each optimizer step."""
+
+    def on_eval(self, model: torch.nn.Module, step: int, metrics: dict[str, Any]) -> None:
+        """After each validation (``metrics["val_loss"]`` is set)."""
+
+    def on_train_end(self, model: torch.nn.Module, step: int, metrics: dict[str, Any]) -> None:
+        """After the last step."""
 
 
 class TrainingDiverged(RuntimeError):
@@ -70,8 +79,8 @@ def _as_stream(
     return stream
 
 
-def _call(callbacks: Sequence[Any], hook: str, model: torch.nn.Module, step: int, metrics: dict[str, Any]) -> None:
-    for cb in callbacks:
+def _call(callbacks: Sequence[Callback], hook: str, model: torch.nn.Module, step: int, metrics: dict[str, Any]) -> None:
+    for cb in callbacks:  # subclasses of Callback, or any object with some of its methods
         method = getattr(cb, hook, None)
         if method is not None:
             method(model, step, metrics)
@@ -93,7 +102,7 @@ def train(
     train_ids: Sequence[int] | np.ndarray | torch.Tensor,
     val_ids: Sequence[int] | np.ndarray | torch.Tensor,
     config: TrainConfig,
-    callbacks: Sequence[Any] = (),
+    callbacks: Sequence[Callback] = (),
 ) -> TrainResult:
     """Train ``model`` (``model(idx, targets) -> (logits, loss)`` with ``model.config.block_size``
     and ``vocab_size``) on random contiguous blocks of ``train_ids`` with AdamW.
@@ -105,8 +114,6 @@ def train(
     T, V = model.config.block_size, model.config.vocab_size
     train_stream = _as_stream(train_ids, "train_ids", T, V)
     val_stream = _as_stream(val_ids, "val_ids", T, V)
-    if config.steps < 1 or config.eval_every < 1 or config.batch_size < 1:
-        raise ValueError("steps, eval_every and batch_size must be positive")
     starts = np.linspace(0, len(val_stream) - T - 1, num=min(config.eval_blocks, len(val_stream) - T)).astype(int)
     starts = np.unique(starts)
     offsets = torch.arange(T)

@@ -74,16 +74,14 @@ class Vocabulary:
         counts: np.ndarray,
         *,
         min_count: int = 1,
-        max_size: int | None = None,
+        vocab_size: int | None = None,
         order: str = "frequency",
-        exclude: Sequence[int] = (),
     ) -> Vocabulary:
         """Build from per-tokenizer-id ``tokens`` and ``counts`` (same length).
 
         ``frequency`` order keeps ids with ``count >= min_count`` (``min_count=0`` keeps tokens that
-        never occur, ranked last), at most ``max_size`` of them,
-        and drops the tokenizer ids in ``exclude`` (e.g. an unknown-word token). ``tokenizer``
-        order keeps every id as it is, so ``min_count``/``max_size`` must be left at their defaults.
+        never occur, ranked last), at most ``vocab_size`` of them. ``tokenizer``
+        order keeps every id as it is, so ``min_count``/``vocab_size`` must be left at their defaults.
         """
         counts = np.asarray(counts, dtype=np.int64)
         if len(tokens) != len(counts):
@@ -92,24 +90,21 @@ class Vocabulary:
             raise ValueError(f"unknown id order {order!r}; choose one of {', '.join(ORDERS)}")
         if min_count < 0:
             raise ValueError(f"min_count must be >= 0, got {min_count}")
-        if max_size is not None and max_size < 1:
-            raise ValueError(f"max_size must be >= 1, got {max_size}")
+        if vocab_size is not None and vocab_size < 1:
+            raise ValueError(f"vocab_size must be >= 1, got {vocab_size}")
         if order == "tokenizer":
-            if min_count > 1 or max_size is not None:
-                raise ValueError("order='tokenizer' keeps every tokenizer id; do not set min_count or max_size")
+            if min_count > 1 or vocab_size is not None:
+                raise ValueError("an existing tokenizer's ids are kept as they are; do not set min_count or vocab_size")
             return cls(tuple(tokens), counts, np.arange(len(tokens), dtype=np.int64))
-        keep = np.ones(len(counts), dtype=bool)
-        keep[list(exclude)] = False
-        keep &= counts >= min_count
-        candidates = np.flatnonzero(keep)
+        candidates = np.flatnonzero(counts >= min_count)
         ranked = candidates[frequency_order([tokens[i] for i in candidates], counts[candidates])]
-        if max_size is not None:
-            if max_size > len(ranked):
+        if vocab_size is not None:
+            if vocab_size > len(ranked):
                 raise ValueError(
                     f"the corpus has only {len(ranked)} distinct tokens with count >= {min_count}, "
-                    f"fewer than max_size={max_size}; lower max_size or min_count, or use a larger corpus"
+                    f"fewer than vocab_size={vocab_size}; lower vocab_size or min_count, or use a larger corpus"
                 )
-            ranked = ranked[:max_size]
+            ranked = ranked[:vocab_size]
         return cls(tuple(tokens[i] for i in ranked), counts[ranked], ranked.astype(np.int64))
 
 

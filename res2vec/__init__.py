@@ -2,7 +2,6 @@
 self-consistent dimension from their own geometry."""
 
 from .evaluate import evaluate
-from .io import load
 from .model import Res2Vec
 from .resonance import information_capacity, metric_tensor, optimal_dimension, resonance_curve
 
@@ -10,7 +9,6 @@ __all__ = [
     "Res2Vec",
     "evaluate",
     "information_capacity",
-    "load",
     "metric_tensor",
     "optimal_dimension",
     "resonance_curve",

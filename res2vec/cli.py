@@ -8,9 +8,9 @@ import sys
 import time
 from collections.abc import Sequence
 
-from mobius_init.cli import run
 from mobius_init.cooccurrence import WEIGHTINGS
 from mobius_init.corpus import NORMALIZATIONS
+from mobius_init.options import run_command
 
 from .model import METHODS
 
@@ -29,7 +29,7 @@ def _build(args: argparse.Namespace) -> None:
         window=args.window,
         weighting=args.weighting,
         min_count=args.min_count,
-        max_vocab=args.max_vocab,
+        vocab_size=args.vocab_size,
         normalize=args.normalize,
         cds=args.cds,
         eig=args.eig,
@@ -47,8 +47,7 @@ def _build(args: argparse.Namespace) -> None:
         f"R = {r['R_avg']:.4f}, I(R) = {r['I_capacity']:.4f} bits, d* = {r['d_optimal']:.2f}, gap {r['gap']:+.2f}"
     )
     if not args.no_eval:
-        model.evaluate()
-        _print_evaluation(model.evaluation_)
+        _print_evaluation(model.evaluate())
     model.save(args.output)
     print(f"wrote {args.output}")
 
@@ -66,9 +65,9 @@ def _print_evaluation(report: dict) -> None:
 
 def _eval(args: argparse.Namespace) -> None:
     from .evaluate import evaluate
-    from .io import load
+    from .model import Res2Vec
 
-    model = load(args.directory)
+    model = Res2Vec.load(args.directory)
     similarity = args.similarity or None
     analogies = None if args.no_analogies else (args.analogies or "default")
     report = evaluate(model.wv, similarity=similarity, analogies=analogies, restrict_vocab=args.restrict_vocab)
@@ -88,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         "build",
         help="compute embeddings from a corpus and save them",
         description="Compute Res2Vec embeddings of SOURCE (a file or directory, .gz/.bz2/.xz, "
-        "'builtin:lee' or 'hf:NAME') and write DIR/{embeddings.npy, vocab.json, metric.npy, "
+        "'builtin:lee' or 'hf:NAME') and write DIR/{embeddings.npy, vocab.json, counts.npy, metric.npy, "
         "results.json, evaluation.json}.",
     )
     p.add_argument("source")
@@ -101,12 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--weighting", choices=WEIGHTINGS, default=None, help="(default: harmonic for ppmi_svd, linear for mstar)"
     )
     p.add_argument("--min-count", type=int, default=10, help="(default 10)")
-    p.add_argument("--max-vocab", type=int, default=None, help="keep at most this many words")
+    p.add_argument("--vocab-size", type=int, default=None, help="keep at most this many most frequent words")
     p.add_argument("--normalize", choices=list(NORMALIZATIONS), default="text8", help="(default text8)")
     p.add_argument("--cds", type=float, default=0.75, help="context-distribution smoothing (default 0.75)")
     p.add_argument("--eig", type=float, default=0.5, help="exponent p of U S^p (default 0.5)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-eval", action="store_true", help="skip printing the benchmarks (they are still saved)")
+    p.add_argument("--no-eval", action="store_true", help="skip the benchmarks (no evaluation.json is written)")
     p.set_defaults(func=_build)
 
     p = sub.add_parser(
@@ -126,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run(build_parser(), argv)
+    return run_command(build_parser(), argv)
 
 
 if __name__ == "__main__":

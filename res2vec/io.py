@@ -1,61 +1,80 @@
-"""Res2Vec's directory format.
+"""Res2Vec's directory format and gensim conversions.
 
-``embeddings.npy`` (float32, V x d), ``vocab.json`` ({word: index}), ``metric.npy`` (float64, d x d),
-``results.json`` (dimension search, geometry, per-stage seconds, the R(d) curve, parameters) and
-``evaluation.json`` (benchmarks). Everything but the ``seconds`` field of ``results.json`` is
-bit-identical for the same corpus and parameters.
+A saved model is a directory: ``embeddings.npy`` (float32, V x d), ``vocab.json`` ({word: index}),
+``counts.npy`` (int64 corpus counts by index), ``metric.npy`` (float64, d x d), ``results.json``
+(dimension search, geometry, per-stage seconds, parameters) and, when the model was evaluated,
+``evaluation.json``. Everything but the ``seconds`` field of ``results.json`` is bit-identical for
+the same corpus and parameters.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
+from gensim.models import KeyedVectors
 
-if TYPE_CHECKING:
-    from .model import Res2Vec
+REQUIRED = ("embeddings.npy", "vocab.json", "counts.npy", "metric.npy", "results.json")
 
-FILES = ("embeddings.npy", "vocab.json", "metric.npy", "results.json", "evaluation.json")
+
+def keyed_vectors(words: Sequence[str], E: np.ndarray, counts: np.ndarray | None = None) -> KeyedVectors:
+    """A gensim ``KeyedVectors`` holding ``E`` (float32) in the given word order, with counts
+    (``kv.get_vecattr(word, "count")``) when given."""
+    kv = KeyedVectors(vector_size=E.shape[1], dtype=np.float32)
+    kv.add_vectors(list(words), np.asarray(E, dtype=np.float32))
+    if counts is not None:  # add_vectors(extras=...) is broken in gensim 4.4, so set the attribute after
+        kv.allocate_vecattrs(["count"], [np.int64])
+        kv.expandos["count"][:] = counts
+    return kv
 
 
 def _write_json(path: Path, obj: object) -> None:
     path.write_text(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def save(model: Res2Vec, directory: str | Path) -> Path:
-    """Write a fitted model's files into ``directory`` (created if missing)."""
+def write_directory(
+    directory: str | Path,
+    kv: KeyedVectors,
+    metric: np.ndarray,
+    results: dict[str, Any],
+    evaluation: dict[str, Any] | None,
+) -> Path:
+    """Write a model's files into ``directory`` (created if missing)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    np.save(directory / "embeddings.npy", np.ascontiguousarray(model.wv.vectors, dtype=np.float32))
-    _write_json(directory / "vocab.json", {word: i for i, word in enumerate(model.wv.index_to_key)})
-    np.save(directory / "metric.npy", np.asarray(model.metric_, dtype=np.float64))
-    _write_json(directory / "results.json", model.results_)
-    _write_json(directory / "evaluation.json", model.evaluation_)
+    np.save(directory / "embeddings.npy", np.ascontiguousarray(kv.vectors, dtype=np.float32))
+    _write_json(directory / "vocab.json", {word: i for i, word in enumerate(kv.index_to_key)})
+    np.save(directory / "counts.npy", np.asarray(kv.expandos["count"], dtype=np.int64))
+    np.save(directory / "metric.npy", np.asarray(metric, dtype=np.float64))
+    _write_json(directory / "results.json", results)
+    if evaluation is not None:
+        _write_json(directory / "evaluation.json", evaluation)
     return directory
 
 
-def load(directory: str | Path) -> Res2Vec:
-    """Read a directory written by :meth:`Res2Vec.save`; a clear error for missing or inconsistent files."""
-    from .model import Res2Vec, keyed_vectors
-
+def read_directory(directory: str | Path) -> dict[str, Any]:
+    """The contents of a directory written by :func:`write_directory`: ``kv`` (with counts),
+    ``metric``, ``results`` and ``evaluation`` (None when absent); a clear error for missing or
+    inconsistent files."""
     directory = Path(directory)
-    missing = [name for name in FILES[:4] if not (directory / name).is_file()]
+    missing = [name for name in REQUIRED if not (directory / name).is_file()]
     if missing:
         raise FileNotFoundError(f"{directory} is not a Res2Vec directory: missing {', '.join(missing)}")
     E = np.load(directory / "embeddings.npy", allow_pickle=False)
+    counts = np.load(directory / "counts.npy", allow_pickle=False)
     vocab = json.loads((directory / "vocab.json").read_text(encoding="utf-8"))
     words = sorted(vocab, key=vocab.get)
     if E.ndim != 2 or len(words) != E.shape[0] or [vocab[w] for w in words] != list(range(len(words))):
         raise ValueError(f"{directory}: vocab.json ({len(words)} words) does not index embeddings.npy {E.shape}")
-    results = json.loads((directory / "results.json").read_text(encoding="utf-8"))
-    params = {k: v for k, v in results.get("params", {}).items() if k in Res2Vec().get_params()}
-    model = Res2Vec(**params)
-    model.wv = keyed_vectors(words, E)
-    model.metric_ = np.load(directory / "metric.npy", allow_pickle=False)
-    model.results_ = results
-    model.curve_ = np.array([point["R"] for point in results.get("curve", [])])
+    if counts.shape != (len(words),):
+        raise ValueError(f"{directory}: counts.npy has shape {counts.shape}, expected ({len(words)},)")
     evaluation = directory / "evaluation.json"
-    model.evaluation_ = json.loads(evaluation.read_text(encoding="utf-8")) if evaluation.is_file() else None
-    return model
+    return {
+        "kv": keyed_vectors(words, E, counts),
+        "metric": np.load(directory / "metric.npy", allow_pickle=False),
+        "results": json.loads((directory / "results.json").read_text(encoding="utf-8")),
+        "evaluation": json.loads(evaluation.read_text(encoding="utf-8")) if evaluation.is_file() else None,
+    }

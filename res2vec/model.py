@@ -1,20 +1,23 @@
 """The Res2Vec estimator: embeddings computed, not trained.
 
-Stages (each timed): vocabulary -> co-occurrence -> PPMI -> truncated SVD -> geometry.
+Stages (each timed): encode (vocabulary) -> co-occurrence -> PPMI -> truncated SVD -> geometry.
+The embedding builders are :mod:`mobius_init.embeddings`' (the same ones behind the analytic inits).
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from gensim.models import KeyedVectors
 
 from mobius_init.cooccurrence import distance_weights
-from mobius_init.spectral import mstar_eigenpairs, randomized_svd
+from mobius_init.embeddings import mstar_embeddings, ppmi_svd_embeddings
+from mobius_init.encoding import encode_corpus
 from mobius_init.stats import CorpusStats
 
+from .io import keyed_vectors, read_directory, write_directory
 from .resonance import (
     information_capacity,
     metric_tensor,
@@ -25,25 +28,27 @@ from .resonance import (
 )
 
 METHODS = ("ppmi_svd", "mstar")
+FITTED = ("wv", "metric_", "curve_", "results_")
 
 
 class Res2Vec:
-    """Count-based word embeddings with a self-consistent dimension.
+    """Count-based word embeddings with a self-consistent dimension (scikit-learn's conventions:
+    explicit parameters, ``fit`` returns self, fitted attributes exist only after ``fit``).
 
-    Parameters (scikit-learn style; nothing is computed until :meth:`fit`):
+    Parameters:
         dim: ``"auto"`` (the fixed point of ``d <- d*(V, R(d))``, see :mod:`res2vec.resonance`) or an int.
         max_dim: size of the one SVD from which every ``d <= max_dim`` is a truncation (default 300).
         method: ``"ppmi_svd"`` (PPMI -> SVD, ``U S^eig``) or ``"mstar"`` (eigenvectors of word2vec's
             M* scaled by sqrt(eigenvalue), Karkada et al. 2025; ``cds``/``eig`` do not apply).
         window, weighting: co-occurrence window (default 5) and distance weighting (default:
             ``harmonic`` for ``ppmi_svd``, word2vec's ``linear`` for ``mstar``).
-        min_count, max_vocab: vocabulary filters (default 10, no cap). normalize: text preset (``text8``).
+        min_count, vocab_size: vocabulary filters (default 10, no cap). normalize: text preset (``text8``).
         cds: context-distribution smoothing of PPMI (0.75; 1.0 is plain PPMI). eig: exponent p of U S^p (0.5).
         n_iter: power iterations of the randomized SVD. n_pairs, pair_vocab: the resonance sample.
         seed: seeds the SVD sketch and the pair sample. progress: tqdm bars.
 
-    After fit: ``wv`` (gensim ``KeyedVectors``, most frequent word first), ``metric_`` (d x d),
-    ``results_`` (dict; see :meth:`results`), ``curve_`` (R(d) for d = 1..max_dim).
+    Fitted attributes: ``wv`` (gensim ``KeyedVectors`` with counts, most frequent word first),
+    ``metric_`` (d x d), ``curve_`` (R(d) for d = 1..max_dim), ``results_`` (dict; see :meth:`fit`).
     """
 
     def __init__(
@@ -54,7 +59,7 @@ class Res2Vec:
         window: int = 5,
         weighting: str | None = None,
         min_count: int = 10,
-        max_vocab: int | None = None,
+        vocab_size: int | None = None,
         normalize: str = "text8",
         cds: float = 0.75,
         eig: float = 0.5,
@@ -70,7 +75,7 @@ class Res2Vec:
         self.window = window
         self.weighting = weighting
         self.min_count = min_count
-        self.max_vocab = max_vocab
+        self.vocab_size = vocab_size
         self.normalize = normalize
         self.cds = cds
         self.eig = eig
@@ -79,11 +84,11 @@ class Res2Vec:
         self.pair_vocab = pair_vocab
         self.seed = seed
         self.progress = progress
-        self.wv: KeyedVectors | None = None
-        self.metric_: np.ndarray | None = None
-        self.curve_: np.ndarray | None = None
-        self.results_: dict[str, Any] | None = None
-        self.evaluation_: dict[str, Any] | None = None
+
+    def __getattr__(self, name: str) -> Any:  # only called for attributes that do not exist
+        if name in FITTED:
+            raise AttributeError(f"this Res2Vec is not fitted yet, so it has no {name!r}: call fit(source) first")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def get_params(self) -> dict[str, Any]:
         """The constructor parameters (what ``results.json`` records as ``params``)."""
@@ -94,7 +99,7 @@ class Res2Vec:
             "window",
             "weighting",
             "min_count",
-            "max_vocab",
+            "vocab_size",
             "normalize",
             "cds",
             "eig",
@@ -123,35 +128,31 @@ class Res2Vec:
         """Compute the embeddings of ``source`` (anything ``mobius_init.read_corpus`` reads)."""
         self._validate()
         seconds: dict[str, float] = {}
-        stats = CorpusStats.from_corpus(
+        t0 = time.perf_counter()
+        encoded = encode_corpus(
             source,
             tokenizer="word",
+            vocab_size=self.vocab_size,
             min_count=self.min_count,
-            max_size=self.max_vocab,
-            window=self.window,
-            weighting=self._weighting(),
             normalize=self.normalize,
             progress=self.progress,
-            timings=seconds,
         )
+        seconds["vocabulary"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        stats = CorpusStats.from_encoded(encoded, self.window, self._weighting(), progress=self.progress)
+        seconds["cooccurrence"] = time.perf_counter() - t0
         V = stats.vocab_size
         if V <= self.max_dim:
             raise ValueError(
                 f"the corpus gives a vocabulary of {V} words (min_count={self.min_count}), too small for "
                 f"max_dim={self.max_dim}: lower max_dim or min_count, or use a larger corpus"
             )
-        t0 = time.perf_counter()
         if self.method == "ppmi_svd":
-            ppmi = stats.ppmi(self.cds)
-            seconds["ppmi"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            U, S, _ = randomized_svd(ppmi, self.max_dim, n_iter=self.n_iter, seed=self.seed)
-            E_full = U * S**self.eig
-            seconds["svd"] = time.perf_counter() - t0
+            E_full = ppmi_svd_embeddings(
+                stats, self.max_dim, seed=self.seed, cds=self.cds, eig=self.eig, n_iter=self.n_iter, timings=seconds
+            )
         else:
-            vals, vecs = mstar_eigenpairs(stats.C, stats.vocab.counts, self.max_dim, seed=self.seed)
-            E_full = vecs * np.sqrt(np.maximum(vals, 0.0))
-            seconds["mstar_eigenpairs"] = time.perf_counter() - t0
+            E_full = mstar_embeddings(stats, self.max_dim, seed=self.seed, timings=seconds)
         t0 = time.perf_counter()
         curve = resonance_curve(E_full, sample_pairs(V, self.n_pairs, self.pair_vocab, self.seed))
         if self.dim == "auto":
@@ -188,37 +189,28 @@ class Res2Vec:
                 for d, r in zip(range(1, len(curve) + 1), curve, strict=True)
             ],
         }
-        self.evaluation_ = None
+        self.__dict__.pop("evaluation_", None)
         return self
 
-    def _check_fitted(self) -> None:
-        if self.wv is None:
-            raise ValueError("this Res2Vec is not fitted yet: call fit(source) first")
-
     def evaluate(self, **kwargs: Any) -> dict[str, Any]:
-        """Run :func:`res2vec.evaluate` on ``wv`` and keep the result (written by :meth:`save`)."""
+        """Run :func:`res2vec.evaluate` on ``wv``; the result is kept as ``evaluation_`` and saved."""
         from .evaluate import evaluate
 
-        self._check_fitted()
         self.evaluation_ = evaluate(self.wv, **kwargs)
         return self.evaluation_
 
-    def save(self, directory: str) -> None:
-        """Write ``embeddings.npy``, ``vocab.json``, ``metric.npy``, ``results.json`` and
-        ``evaluation.json`` (the default benchmarks are run first if :meth:`evaluate` was not)."""
-        from .io import save
+    def save(self, directory: str | Path) -> Path:
+        """Write the fitted model into ``directory`` (see :mod:`res2vec.io`); evaluation only if run."""
+        return write_directory(directory, self.wv, self.metric_, self.results_, self.__dict__.get("evaluation_"))
 
-        self._check_fitted()
-        if self.evaluation_ is None:
-            self.evaluate()
-        save(self, directory)
-
-
-def keyed_vectors(tokens: tuple[str, ...] | list[str], E: np.ndarray, counts: np.ndarray | None = None) -> KeyedVectors:
-    """A gensim ``KeyedVectors`` holding ``E`` (float32) in the given word order."""
-    kv = KeyedVectors(vector_size=E.shape[1], dtype=np.float32)
-    kv.add_vectors(list(tokens), np.asarray(E, dtype=np.float32))
-    if counts is not None:  # add_vectors(extras=...) is broken in gensim 4.4, so set the attribute after
-        kv.allocate_vecattrs(["count"], [np.int64])
-        kv.expandos["count"][:] = counts
-    return kv
+    @classmethod
+    def load(cls, directory: str | Path) -> Res2Vec:
+        """A fitted model from a directory written by :meth:`save`, with its parameters and counts."""
+        saved = read_directory(directory)
+        params = {k: v for k, v in saved["results"].get("params", {}).items() if k in cls().get_params()}
+        model = cls(**params)
+        model.wv, model.metric_, model.results_ = saved["kv"], saved["metric"], saved["results"]
+        model.curve_ = np.array([point["R"] for point in saved["results"].get("curve", [])])
+        if saved["evaluation"] is not None:
+            model.evaluation_ = saved["evaluation"]
+        return model

@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 
@@ -15,8 +16,8 @@ def test_stats_command(tmp_path, capsys):
     assert f"wrote {out}" in capsys.readouterr().out
 
 
-def test_stats_command_with_saved_tokenizer(tmp_path):
-    first = CorpusStats.from_corpus("builtin:lee", tokenizer="bpe", vocab_size=400)
+def test_stats_command_with_saved_tokenizer(tmp_path, lee_docs):
+    first = CorpusStats.from_corpus(lee_docs, tokenizer="bpe", vocab_size=400)
     first.tokenizer.save(str(tmp_path / "tok.json"))
     assert main(["stats", "builtin:lee", "-o", str(tmp_path / "s.npz"), "--tokenizer", str(tmp_path / "tok.json")]) == 0
     assert CorpusStats.load(tmp_path / "s.npz").vocab_size == first.tokenizer.get_vocab_size()
@@ -26,8 +27,10 @@ def test_stats_command_with_saved_tokenizer(tmp_path):
     "args, message",
     [
         (["stats", "no/such/file.txt", "-o", "x.npz"], "does not exist"),
-        (["stats", "builtin:lee", "-o", "x.npz", "--window", "0"], "window must be an integer >= 1"),
-        (["stats", "builtin:lee", "-o", "x.npz", "--max-size", "99999"], "fewer than max_size=99999"),
+        (["stats", "builtin:lee", "-o", "x.npz", "--window", "0"], "--window must be a positive integer, got 0"),
+        (["stats", "builtin:lee", "-o", "x.npz", "--vocab-size", "99999"], "fewer than vocab_size=99999"),
+        (["stats", "builtin:lee", "-o", "x.npz", "--window", "-2"], "--window must be a positive integer, got -2"),
+        (["stats", "builtin:lee", "-o", "x.npz", "--tokenizer", "bpe"], "--vocab-size is required with the bpe"),
     ],
 )
 def test_bad_input_is_one_clear_line(tmp_path, capsys, monkeypatch, args, message):
@@ -44,10 +47,29 @@ def test_console_script_help():
     assert result.returncode == 0 and "builtin:lee" in result.stdout and "--weighting" in result.stdout
 
 
-def test_init_command(tmp_path, capsys):
+@pytest.mark.parametrize("command", ["stats", "compare", "demo", "verify"])
+def test_every_option_has_help_and_shows_its_default(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    parser_help = text.split("options:")[1]
+    for opt in re.findall(r"(--[a-z][a-z-]+) [A-Z{]", parser_help):
+        after = parser_help.split(opt, 1)[1][:400]
+        assert "(default:" in after, f"{command} {opt} shows no default"
+
+
+def test_demo_and_compare_share_one_set_of_defaults():
+    from mobius_init.experiments.compare import DEMO, CompareConfig
+
+    full, demo = CompareConfig(), DEMO
+    assert demo.model.dropout == full.model.dropout == 0.1  # written once, in MiniGPTConfig
+    assert demo.train.lr == full.train.lr and demo.data.normalize == full.data.normalize
+
+
+def test_init_command(tmp_path, capsys, lee_docs):
     import torch
 
-    stats_path = CorpusStats.from_corpus("builtin:lee", normalize="text8", max_size=300).save(tmp_path / "s.npz")
+    stats_path = CorpusStats.from_corpus(lee_docs, vocab_size=300).save(tmp_path / "s.npz")
     out = tmp_path / "emb.pt"
     assert main(["init", str(stats_path), "--dim", "16", "--method", "mobius", "-o", str(out)]) == 0
     saved = torch.load(out)

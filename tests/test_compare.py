@@ -1,24 +1,19 @@
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from mobius_init import CorpusConfig, MiniGPTConfig, TrainConfig
 from mobius_init.cli import main
 from mobius_init.experiments.compare import CompareConfig, run_compare, summarize
-
-ROOT = Path(__file__).resolve().parents[1]
+from mobius_init.kernel import KERNEL_QUANTITIES
 
 
 def tiny(**kwargs):
     return CompareConfig(
-        vocab_size=200,
+        data=CorpusConfig(vocab_size=200),
+        model=MiniGPTConfig(n_embd=16, block_size=16),
+        train=TrainConfig(steps=20, eval_every=10),
         seeds=2,
-        steps=20,
-        n_embd=16,
-        block_size=16,
-        eval_every=10,
         monitor_every=10,
         progress=False,
         **kwargs,
@@ -42,9 +37,14 @@ def test_run_compare_writes_everything(tmp_path):
     again = run_compare(tiny(inits=("random",)), tmp_path / "again")
 
     def losses(r):
-        return [(h["step"], h["val_loss"], h["k0_cos_eigh"] if "k0_cos_eigh" in h else None) for h in r["history"]]
+        return [(h["step"], h["val_loss"], h.get("k0_cos_eigh")) for h in r["history"]]
 
     assert losses(again["runs"]["random"][1]) == losses(results["runs"]["random"][1])
+
+
+def _quantities():
+    keys = list(KERNEL_QUANTITIES)
+    return keys + [f"control_random_{q}" for q in keys] + [f"control_initial_{q}" for q in keys]
 
 
 def test_summary_logic():
@@ -66,57 +66,22 @@ def test_summary_logic():
     assert s["fast"]["monitor_overhead"] == pytest.approx(0.01)
 
 
-def _quantities():
-    from mobius_init.diagnostics import QUANTITIES
-
-    keys = list(QUANTITIES)
-    return keys + [f"control_random_{q}" for q in QUANTITIES] + [f"control_initial_{q}" for q in QUANTITIES]
-
-
 def test_compare_cli_bad_input(tmp_path, capsys):
     assert main(["compare", "--inits", "random,glove", "-o", str(tmp_path)]) == 2
-    assert "unknown init(s) glove" in capsys.readouterr().err
+    assert "--inits has unknown init(s) glove" in capsys.readouterr().err
     assert main(["compare", "--block-size", "100000", "--steps", "1", "--vocab-size", "100", "-o", str(tmp_path)]) == 2
     assert "fewer than block_size + 1" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(
-    "script, args",
-    [
-        ("init_minigpt.py", ["--steps", "20"]),
-        ("monitor_plain_loop.py", ["--steps", "50"]),
-        ("hf_trainer_callback.py", ["--steps", "10"]),
-    ],
-)
-def test_examples_run(script, args):
-    if script.startswith("hf_"):
-        pytest.importorskip("transformers")
-        pytest.importorskip("accelerate")
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / script), *args], capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "control" in result.stdout or "validation loss" in result.stdout or "own init" in result.stdout
-
-
-def test_qwem_example_runs(tmp_path):
+def test_examples_run_in_process(run_example, tmp_path):
+    assert "validation loss" in run_example("init_minigpt.py", "--steps", "20")
+    assert "own init" in run_example("monitor_plain_loop.py", "--steps", "50")
     out = tmp_path / "q.png"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "examples" / "qwem_dynamics.py"),
-            "--vocab",
-            "300",
-            "--dim",
-            "2",
-            "--steps",
-            "1500",
-            "-o",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "switched on in eigenvalue order" in result.stdout and out.stat().st_size > 0
+    printed = run_example("qwem_dynamics.py", "--vocab", "300", "--dim", "2", "--steps", "1500", "-o", str(out))
+    assert "switched on in eigenvalue order" in printed and out.stat().st_size > 0
+
+
+def test_hf_example_runs_in_process(run_example):
+    pytest.importorskip("transformers")
+    pytest.importorskip("accelerate")
+    assert "own init" in run_example("hf_trainer_callback.py", "--steps", "10")

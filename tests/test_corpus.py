@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mobius_init import read_corpus
-from mobius_init.corpus import hub_arguments, normalizer
+from mobius_init.corpus import TEXT8_BYTES, hub_arguments, normalize_text, normalizer
 
 WIKI = """<doc id="12" url="http://en.wikipedia.org/wiki?curid=12" title="Anarchism">
 Anarchism
@@ -68,17 +68,26 @@ def test_normalisation_presets():
     assert list(read_corpus(text, normalize="text8")) == ["hello world it s ber cool caf "]
 
 
-def test_tokenizers_normaliser_agrees_with_preset(lee_path):
-    sample = list(read_corpus(lee_path))[:50] + ["Ünïcödé ÀÉÎ straße İstanbul ǅ 42-x"]
+ODD = "Ünïcödé ÀÉÎ straße İstanbul \u212a ǅ 42-x\x1cy\u00a0z\u3000w \ufffd"
+
+
+def test_tokenizers_normaliser_agrees_with_preset(lee_docs):
+    sample = lee_docs[:50] + [ODD]
     for preset in ("lower", "text8"):
         expected = list(read_corpus(sample, normalize=preset))
         assert [normalizer(preset).normalize_str(s) for s in sample] == expected
     assert normalizer("none") is None
 
 
-def test_builtin_lee():
-    docs = list(read_corpus("builtin:lee"))
-    assert len(docs) == 300 and docs[0].startswith("Hundreds of people")
+def test_text8_on_bytes_gives_the_same_words(lee_docs):
+    """The word encoder's fast path (bytes.translate) splits into the same words as the preset."""
+    for text in lee_docs[:50] + [ODD]:
+        assert text.encode().translate(TEXT8_BYTES).split() == normalize_text(text, "text8").encode().split()
+    assert normalize_text("İstanbul \u212aelvin", "text8") == " stanbul elvin"  # ASCII letters only
+
+
+def test_builtin_lee(lee_docs):
+    assert len(lee_docs) == 300 and lee_docs[0].startswith("Hundreds of people")
 
 
 def test_iterable_and_generator():
@@ -162,6 +171,20 @@ def test_unreadable_file(tmp_path, monkeypatch):
         list(read_corpus(path))
 
 
-def test_documents_are_strings_not_bytes():
-    assert all(isinstance(d, str) for d in read_corpus("builtin:lee"))
-    assert np.mean([len(d.split()) for d in read_corpus("builtin:lee")]) > 100
+def test_documents_are_strings_not_bytes(lee_docs):
+    assert all(isinstance(d, str) for d in lee_docs)
+    assert np.mean([len(d.split()) for d in lee_docs]) > 100
+
+
+@pytest.mark.parametrize("content", [bytes(range(256)) * 4, b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 100])
+def test_binary_files_are_rejected(tmp_path, content):
+    path = tmp_path / "program"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="is not a text file|does not look like UTF-8 text"):
+        list(read_corpus(path))
+
+
+def test_latin1_text_with_a_few_bad_bytes_is_read(tmp_path):
+    path = tmp_path / "old.txt"
+    path.write_bytes("caf\xe9 au lait\n".encode("latin-1") + b"plain words here\n" * 20)
+    assert list(read_corpus(path))[0] == "caf\ufffd au lait"

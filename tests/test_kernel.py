@@ -3,8 +3,8 @@ import pytest
 import scipy.linalg as sla
 import scipy.sparse as sp
 
-from mobius_init import CorpusStats
 from mobius_init import kernel as K
+from mobius_init.spectral import EIGENVALUE_FLOOR
 
 
 def cos(a, b):
@@ -12,8 +12,8 @@ def cos(a, b):
 
 
 @pytest.fixture(scope="module")
-def lee_uniform():
-    return CorpusStats.from_corpus("builtin:lee", normalize="text8")
+def lee_uniform(lee_stats):
+    return lee_stats("uniform")
 
 
 def random_D(rng, V, pd=False):
@@ -47,7 +47,7 @@ def test_guard_replaces_small_fft_entries():
 
 def nonpositive_projection(D):
     lam, Q = np.linalg.eigh(D)
-    neg = lam <= K.EIGENVALUE_FLOOR
+    neg = lam <= EIGENVALUE_FLOOR
     return Q[:, neg] @ Q[0, neg], neg.any()
 
 
@@ -194,10 +194,37 @@ def test_bad_dim_and_shapes():
         K.derive_k0(np.eye(3), method="svd")
 
 
-def test_variants_share_one_decomposition_and_match(lee_uniform):
-    D = lee_uniform.dense("D", 200)
-    both = K.derive_k0_variants(D, 0.003)
-    np.testing.assert_array_equal(both["eigh"], K.derive_k0(D, 0.003, "eigh"))
-    np.testing.assert_array_equal(both["fft"], K.derive_k0(D, 0.003, "fft"))
-    with pytest.raises(ValueError, match="dense k0 methods"):
-        K.derive_k0_variants(D, 0.003, ("auto",))
+def test_kernel_quantities_by_definition(rng, lee_uniform):
+    D = lee_uniform.dense("D", 40)
+    F = K.guarded_fft2(D)
+    k0 = K.derive_k0_variants(D, 0.003)
+    E = rng.standard_normal((40, 6))
+    q = K.kernel_quantities(E, F, k0)
+    W = E @ E.T
+    Kemp = K.empirical_kernel(W, D)
+    assert set(q) == set(K.KERNEL_QUANTITIES)
+    assert q["k0_cos_eigh"] == pytest.approx(cos(Kemp[0], k0["eigh"]))
+    assert q["k0_cos_fft"] == pytest.approx(cos(Kemp[0], k0["fft"]))
+    assert q["circulant_score"] == pytest.approx(K.circulant_score(Kemp))
+    assert q["cos_W_I"] == pytest.approx(np.trace(W) / (np.linalg.norm(W) * np.sqrt(40)))
+    assert q["offdiag_energy"] == pytest.approx(1 - np.sum(np.diag(W) ** 2) / np.sum(W**2))
+    identity = K.kernel_quantities(np.eye(40), F, k0)
+    assert identity["cos_W_I"] == pytest.approx(1.0) and identity["offdiag_energy"] == pytest.approx(0.0)
+
+
+def test_fourteen_candidates_are_defined(rng):
+    A = rng.random((30, 30))
+    D = np.log1p(A + A.T)
+    cands = K.candidate_k0s(D, np.maximum(D - 1, 0), dim=8, epsilon=0.003)
+    families = {name.split()[0] for name in cands}
+    assert families == {f"H{i}" for i in range(1, 13)} | {"H_cI", "H_logD"}
+    for vec, definition in cands.values():
+        assert vec.shape == (30,) and np.all(np.isfinite(vec)) and definition
+    np.testing.assert_allclose(cands["H4"][0], K.derive_k0(D, 0.003, "eigh"))
+
+
+def test_eigen_exponent_recovers_a_matrix_power(rng):
+    D = random_D(rng, 30, pd=True)
+    lam, Q = np.linalg.eigh(D)
+    k = np.real(sla.fractional_matrix_power(D, -0.7))[0]
+    assert K.eigen_exponent(k, lam, Q) == pytest.approx(-0.7, abs=1e-6)

@@ -2,14 +2,13 @@ import numpy as np
 import pytest
 import torch
 
-from mobius_init import CorpusStats
+from mobius_init.matrices import mstar_dense
 from mobius_init.qwem import predicted_singular_values, qwem_loss, qwem_targets, switch_steps, train_qwem
-from mobius_init.spectral import mstar_dense
 
 
 @pytest.fixture(scope="module")
-def stats():
-    return CorpusStats.from_corpus("builtin:lee", normalize="text8", weighting="linear").restrict(120)
+def stats(lee_stats):
+    return lee_stats("linear").restrict(120)
 
 
 def test_loss_is_minimised_entrywise_at_mstar(stats):

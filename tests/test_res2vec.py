@@ -1,5 +1,6 @@
 import hashlib
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -113,17 +114,42 @@ def test_save_load_and_bit_identical_rebuild(tmp_path, lee_model):
     first, second = tmp_path / "a", tmp_path / "b"
     lee_model.save(first)
     Res2Vec(min_count=3, max_dim=60).fit("builtin:lee").save(second)
-    for name in ("embeddings.npy", "vocab.json", "metric.npy", "evaluation.json"):
+    for name in ("embeddings.npy", "vocab.json", "counts.npy", "metric.npy"):
         assert sha256(first / name) == sha256(second / name), name
     ra, rb = (json.loads((d / "results.json").read_text()) for d in (first, second))
     ra.pop("seconds"), rb.pop("seconds")  # wall-clock timings are the only field allowed to differ
     assert ra == rb
-    loaded = res2vec.load(first)
+    loaded = Res2Vec.load(first)
     np.testing.assert_array_equal(loaded.wv.vectors, lee_model.wv.vectors)
     assert loaded.wv.index_to_key == lee_model.wv.index_to_key
-    assert loaded.results_["dim"] == lee_model.results_["dim"] and loaded.evaluation_ == lee_model.evaluation_
+    assert loaded.results_["dim"] == lee_model.results_["dim"]
     np.testing.assert_array_equal(loaded.metric_, lee_model.metric_)
     assert json.loads((first / "vocab.json").read_text())["the"] == 0
+
+
+def test_counts_survive_save_and_load(tmp_path, lee_model):
+    lee_model.save(tmp_path / "m")
+    loaded = Res2Vec.load(tmp_path / "m")
+    for word in ("the", "president", lee_model.wv.index_to_key[-1]):
+        assert loaded.wv.get_vecattr(word, "count") == lee_model.wv.get_vecattr(word, "count") > 0
+
+
+def test_fitted_attributes_exist_only_after_fit(tmp_path):
+    model = Res2Vec(min_count=3)
+    for name in ("wv", "metric_", "results_", "curve_"):
+        assert not hasattr(model, name)
+    with pytest.raises(AttributeError, match="not fitted yet.*call fit"):
+        _ = model.wv
+    with pytest.raises(AttributeError, match="not fitted yet"):
+        model.save(tmp_path / "x")
+
+
+def test_save_does_not_evaluate(tmp_path, lee_model, monkeypatch):
+    module = sys.modules["res2vec.evaluate"]
+    monkeypatch.setattr(module, "evaluate", lambda *a, **k: pytest.fail("save evaluated the model"))
+    fresh = Res2Vec(min_count=3, max_dim=40, dim=20).fit("builtin:lee")
+    fresh.save(tmp_path / "m")
+    assert not (tmp_path / "m" / "evaluation.json").exists()
 
 
 def test_word2vec_formats(tmp_path, lee_model):
@@ -143,10 +169,8 @@ def test_bad_input(tmp_path):
         Res2Vec(dim=500).fit("builtin:lee")
     with pytest.raises(ValueError, match="unknown method"):
         Res2Vec(method="glove").fit("builtin:lee")
-    with pytest.raises(ValueError, match="not fitted"):
-        Res2Vec().save(tmp_path / "x")
     with pytest.raises(FileNotFoundError, match="not a Res2Vec directory"):
-        res2vec.load(tmp_path)
+        Res2Vec.load(tmp_path)
 
 
 def test_benchmark_files_with_malformed_lines(tmp_path, lee_model):
@@ -173,7 +197,7 @@ def test_evaluation_on_shipped_benchmarks(lee_model):
 
 
 def test_analogy_scoring_on_constructed_vectors():
-    from res2vec.model import keyed_vectors
+    from res2vec.io import keyed_vectors
 
     words = ["king", "queen", "man", "woman", "apple"]
     E = np.array([[1, 1, 0], [1, -1, 0], [0, 1, 0.1], [0, -1, 0.1], [0, 0, 1]], dtype=np.float32)
@@ -194,6 +218,12 @@ def test_cli_build_and_eval(tmp_path, capsys):
     assert main(["build", "builtin:lee", "-o", str(out), "--min-count", "3", "--max-dim", "40"]) == 0
     printed = capsys.readouterr().out
     assert "svd" in printed and "simlex999" in printed and f"wrote {out}" in printed
+    assert (out / "evaluation.json").is_file()
+    assert (
+        main(["build", "builtin:lee", "-o", str(tmp_path / "fast"), "--min-count", "3", "--max-dim", "40", "--no-eval"])
+        == 0
+    )
+    assert "simlex999" not in capsys.readouterr().out and not (tmp_path / "fast" / "evaluation.json").exists()
     assert main(["eval", str(out), "--no-analogies"]) == 0
     assert "wordsim353" in capsys.readouterr().out
     assert main(["build", "builtin:lee", "-o", str(out), "--min-count", "40"]) == 2

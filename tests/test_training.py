@@ -4,21 +4,17 @@ import numpy as np
 import pytest
 import torch
 
-from mobius_init import CorpusStats
-from mobius_init.diagnostics import QUANTITIES, K0CosineMonitor
-from mobius_init.init import analytic_embeddings, apply_embeddings_
-from mobius_init.minigpt import MiniGPT, MiniGPTConfig
-from mobius_init.training import TrainConfig, TrainingDiverged, train
+from mobius_init import CorpusStats, K0CosineMonitor, MiniGPT, MiniGPTConfig, TrainConfig, TrainingDiverged, train
+from mobius_init.embeddings import analytic_embeddings
+from mobius_init.kernel import KERNEL_QUANTITIES
+from mobius_init.weights import apply_embeddings_
 
 
 @pytest.fixture(scope="module")
-def data():
-    from mobius_init import read_corpus
-
-    docs = list(read_corpus("builtin:lee"))
-    stats = CorpusStats.from_corpus(docs[:270], normalize="text8", max_size=300)
-    train_ids = np.concatenate(list(stats.encode(docs[:270])))
-    val_ids = np.concatenate(list(stats.encode(docs[270:])))
+def data(lee_docs):
+    stats = CorpusStats.from_corpus(lee_docs[:270], vocab_size=300)
+    train_ids = np.concatenate(list(stats.encode(lee_docs[:270])))
+    val_ids = np.concatenate(list(stats.encode(lee_docs[270:])))
     return stats, train_ids, val_ids
 
 
@@ -181,7 +177,7 @@ def test_monitor_reports_controls(data):
     result = train(model, train_ids, val_ids, TrainConfig(steps=10, eval_every=5, progress=False), callbacks=[monitor])
     assert [h["step"] for h in monitor.history] == [0, 5, 10]
     for report in monitor.history:
-        for q in QUANTITIES:
+        for q in KERNEL_QUANTITIES:
             assert np.isfinite(report[q])
             assert f"control_initial_{q}" in report and f"control_random_{q}" in report
     assert monitor.history[0]["k0_cos_eigh"] == pytest.approx(monitor.history[0]["control_initial_k0_cos_eigh"])

@@ -6,82 +6,60 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..corpus import read_corpus
-from ..diagnostics import QUANTITIES, K0CosineMonitor
-from ..init import analytic_embeddings, apply_embeddings_
+from ..embeddings import METHODS, analytic_embeddings
+from ..kernel import KERNEL_QUANTITIES
 from ..minigpt import MiniGPT, MiniGPTConfig
-from ..stats import CorpusStats
+from ..monitors import K0CosineMonitor
+from ..settings import CorpusConfig, InvalidSetting, check_positive, setting
 from ..training import TrainConfig, train
+from ..weights import apply_embeddings_
+from .data import prepare_data
 
 
 @dataclass
 class CompareConfig:
-    """corpus: any read_corpus source. tokenizer: ``word`` (the ``vocab_size`` most frequent words;
-    other words are removed from the stream) or ``bpe`` (trained with ``vocab_size`` ids).
-    The last ``val_fraction`` of the documents is held out for validation before the statistics
-    are counted, so no init sees validation text. ``max_docs`` caps the documents read."""
+    """The comparison: which inits, how many seeds, and the monitor's interval."""
 
-    corpus: str = "builtin:lee"
-    tokenizer: str = "word"
-    vocab_size: int = 1000
-    normalize: str = "text8"
-    max_docs: int | None = None
-    val_fraction: float = 0.1
-    inits: Sequence[str] = ("random", "mobius", "ppmi_svd", "mstar")
-    seeds: int = 3
-    steps: int = 1000
-    n_layer: int = 2
-    n_head: int = 2
-    n_embd: int = 64
-    block_size: int = 64
-    dropout: float = 0.1
-    batch_size: int = 16
-    lr: float = 3e-4
-    weight_decay: float = 0.01
-    eval_every: int = 50
-    monitor_every: int = 250
-    monitor_top_n: int | None = None
-    progress: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
+    corpus: str = setting(
+        "builtin:lee",
+        "corpus source: a file or directory (.gz/.bz2/.xz read directly), builtin:lee, or hf:NAME[/CONFIG][:SPLIT]",
+    )
+    data: CorpusConfig = setting(factory=lambda: CorpusConfig(vocab_size=1000))
+    model: MiniGPTConfig = setting(factory=MiniGPTConfig)
+    train: TrainConfig = setting(factory=lambda: TrainConfig(eval_every=50))
+    inits: tuple[str, ...] = setting(METHODS, "comma-separated inits to compare", choices=None)
+    seeds: int = setting(3, "seeds per init (seed s gives every init the same data order and dropout)")
+    val_fraction: float = setting(0.1, "share of the documents (the last ones) held out for validation")
+    max_docs: int | None = setting(None, "read at most this many documents")
+    monitor_every: int = setting(250, "steps between k0-cosine monitor checks")
+    monitor_top_n: int | None = setting(None, "monitor the N most frequent ids only (bounds its cost)")
+    progress: bool = setting(True, "progress bars", cli=False)
+
+    def __post_init__(self) -> None:
+        check_positive(self, "seeds", "monitor_every")
+        check_positive(self, "max_docs", "monitor_top_n", allow_none=True)
+        unknown = [i for i in self.inits if i not in METHODS]
+        if unknown or not self.inits:
+            raise InvalidSetting(
+                "inits", f"has unknown init(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(METHODS)}"
+            )
+        if not 0 < self.val_fraction < 1:
+            raise InvalidSetting("val_fraction", f"must lie in (0, 1), got {self.val_fraction}")
 
 
-def prepare_data(config: CompareConfig) -> tuple[CorpusStats, np.ndarray, np.ndarray]:
-    """Statistics of the training documents and the two id streams (int64)."""
-    docs = list(read_corpus(config.corpus))
-    if config.max_docs is not None:
-        docs = docs[: config.max_docs]
-    n_val = max(1, int(round(len(docs) * config.val_fraction)))
-    if len(docs) < 2 or n_val >= len(docs):
-        raise ValueError(
-            f"the corpus has {len(docs)} documents: too few to hold out {config.val_fraction:.0%} for validation"
-        )
-    train_docs, val_docs = docs[:-n_val], docs[-n_val:]
-    if config.tokenizer == "word":
-        stats = CorpusStats.from_corpus(
-            train_docs,
-            tokenizer="word",
-            max_size=config.vocab_size,
-            normalize=config.normalize,
-            progress=config.progress,
-        )
-    else:
-        stats = CorpusStats.from_corpus(
-            train_docs,
-            tokenizer=config.tokenizer,
-            vocab_size=config.vocab_size,
-            normalize=config.normalize,
-            progress=config.progress,
-        )
-    train_ids = np.concatenate(list(stats.encode(train_docs))).astype(np.int64)
-    val_ids = np.concatenate(list(stats.encode(val_docs))).astype(np.int64)
-    return stats, train_ids, val_ids
+DEMO = CompareConfig(
+    model=MiniGPTConfig(n_embd=32, block_size=32),
+    train=TrainConfig(steps=300, eval_every=25),
+    seeds=2,
+    monitor_every=100,
+)
 
 
 def _mean_sd(values: Sequence[float]) -> tuple[float, float]:
@@ -99,15 +77,15 @@ def run_compare(config: CompareConfig, out_dir: str | Path) -> dict[str, Any]:
     ``k0_cosine.png`` and per-run JSONL logs under ``out_dir``; returns the results."""
     out = Path(out_dir)
     (out / "logs").mkdir(parents=True, exist_ok=True)
-    stats, train_ids, val_ids = prepare_data(config)
-    model_config = MiniGPTConfig(
-        vocab_size=stats.vocab_size,
-        n_layer=config.n_layer,
-        n_head=config.n_head,
-        n_embd=config.n_embd,
-        block_size=config.block_size,
-        dropout=config.dropout,
+    data = prepare_data(
+        config.corpus,
+        config.data,
+        val_fraction=config.val_fraction,
+        max_docs=config.max_docs,
+        progress=config.progress,
     )
+    stats = data.stats
+    model_config = replace(config.model, vocab_size=stats.vocab_size)
     monitor = K0CosineMonitor(stats, every=config.monitor_every, top_n=config.monitor_top_n)
     runs: dict[str, list[dict[str, Any]]] = {}
     for init in config.inits:
@@ -115,19 +93,15 @@ def run_compare(config: CompareConfig, out_dir: str | Path) -> dict[str, Any]:
         for seed in range(config.seeds):
             torch.manual_seed(seed)
             model = MiniGPT(model_config)
-            apply_embeddings_(model, analytic_embeddings(stats, config.n_embd, init, seed=seed))
-            train_config = TrainConfig(
-                steps=config.steps,
-                batch_size=config.batch_size,
-                lr=config.lr,
-                weight_decay=config.weight_decay,
-                eval_every=config.eval_every,
+            apply_embeddings_(model, analytic_embeddings(stats, model_config.n_embd, init, seed=seed))
+            train_config = replace(
+                config.train,
                 seed=seed,
                 log_path=str(out / "logs" / f"{init}_seed{seed}.jsonl"),
                 progress=config.progress,
             )
             checks_before = monitor.seconds
-            result = train(model, train_ids, val_ids, train_config, callbacks=[monitor])
+            result = train(model, data.train_ids, data.val_ids, train_config, callbacks=[monitor])
             runs[init].append(
                 {
                     "seed": seed,
@@ -142,12 +116,12 @@ def run_compare(config: CompareConfig, out_dir: str | Path) -> dict[str, Any]:
         "config": asdict(config),
         "data": {
             "vocab_size": stats.vocab_size,
-            "train_tokens": int(len(train_ids)),
-            "val_tokens": int(len(val_ids)),
+            "train_tokens": int(len(data.train_ids)),
+            "val_tokens": int(len(data.val_ids)),
             "stats": stats.summary(),
         },
         "monitor_setup_seconds": monitor.setup_seconds,
-        "summary": summarize(runs, config.steps),
+        "summary": summarize(runs, config.train.steps),
         "runs": runs,
     }
     (out / "results.json").write_text(json.dumps(results, indent=2))
@@ -171,7 +145,7 @@ def summarize(runs: dict[str, list[dict[str, Any]]], steps: int) -> dict[str, An
             "runs_reaching_random_final": f"{len(reached)}/{len(rs)}",
             "monitor_overhead": float(np.mean([r["monitor_seconds"] / r["seconds"] for r in rs])),
         }
-        for q in QUANTITIES:
+        for q in KERNEL_QUANTITIES:
             entry[q] = _mean_sd([r["monitor"][-1][q] for r in rs])
             entry[f"{q}_at_start"] = _mean_sd([r["monitor"][0][q] for r in rs])
             entry[f"control_random_{q}"] = _mean_sd([r["monitor"][-1][f"control_random_{q}"] for r in rs])
@@ -185,12 +159,13 @@ def _fmt(pair: tuple[float, float] | None, digits: int = 3) -> str:
 
 def markdown_table(results: dict[str, Any]) -> str:
     c, s, d = results["config"], results["summary"], results["data"]
-    inits = [i for i in c["inits"]]
+    m, t = c["model"], c["train"]
+    inits = list(c["inits"])
     lines = [
-        f"Corpus `{c['corpus']}` ({c['tokenizer']}, vocabulary {d['vocab_size']:,}; {d['train_tokens']:,} train / "
-        f"{d['val_tokens']:,} validation tokens), MiniGPT {c['n_layer']} layers × {c['n_head']} heads, "
-        f"n_embd {c['n_embd']}, block {c['block_size']}, {c['steps']} steps of {c['batch_size']} blocks, AdamW lr "
-        f"{c['lr']}, wd {c['weight_decay']}; {c['seeds']} seeds (mean ± sd).",
+        f"Corpus `{c['corpus']}` ({c['data']['tokenizer']}, vocabulary {d['vocab_size']:,}; {d['train_tokens']:,} "
+        f"train / {d['val_tokens']:,} validation tokens), MiniGPT {m['n_layer']} layers × {m['n_head']} heads, "
+        f"n_embd {m['n_embd']}, block {m['block_size']}, {t['steps']} steps of {t['batch_size']} blocks, AdamW lr "
+        f"{t['lr']}, wd {t['weight_decay']}; {c['seeds']} seeds (mean ± sd).",
         "",
         "| init | final val loss | steps to random's final loss | val loss at 10 % | at 50 % |",
         "|---|---:|---:|---:|---:|",

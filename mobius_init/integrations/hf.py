@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..diagnostics import K0CosineMonitor
+from ..monitors import K0CosineMonitor
 
 
 def k0_cosine_callback(monitor: K0CosineMonitor) -> Any:

@@ -4,13 +4,22 @@ import torch
 
 from mobius_init import CorpusStats
 from mobius_init import kernel as K
-from mobius_init.init import METHODS, analytic_embeddings, apply_embeddings_, random_embeddings, rms
-from mobius_init.spectral import mstar_dense, mstar_eigenpairs, randomized_svd
+from mobius_init.embeddings import (
+    METHODS,
+    analytic_embeddings,
+    mstar_embeddings,
+    random_control,
+    random_embeddings,
+    rms,
+)
+from mobius_init.matrices import mstar_dense
+from mobius_init.spectral import randomized_svd
+from mobius_init.weights import apply_embeddings_
 
 
 @pytest.fixture(scope="module")
-def stats():
-    return CorpusStats.from_corpus("builtin:lee", normalize="text8").restrict(400)
+def stats(lee_stats):
+    return lee_stats("uniform").restrict(400)
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -26,6 +35,19 @@ def test_random_is_gpt_init():
     E = random_embeddings(2000, 64, seed=0)
     assert abs(E.std() - 0.02) < 0.0005 and abs(E.mean()) < 0.0005
     assert not np.array_equal(E, random_embeddings(2000, 64, seed=1))
+
+
+def test_random_control_is_independent_of_every_init_seed():
+    """The control never equals a run's own random init, whatever the seed (MiniGPT draws its embedding
+    first from torch's generator seeded with the run's seed)."""
+    for seed in range(3):
+        control = random_control((300, 16), 0.02, seed)
+        assert abs(control.std() - 0.02) < 0.002
+        for init_seed in range(3):
+            assert abs(np.corrcoef(control.ravel(), random_embeddings(300, 16, init_seed).ravel())[0, 1]) < 0.05
+        torch.manual_seed(seed)
+        drawn = torch.nn.Embedding(300, 16).weight.detach().double().numpy()
+        assert not np.allclose(control / 0.02, drawn)
 
 
 def test_mobius_equals_dense_pipeline(stats):
@@ -52,19 +74,20 @@ def test_ppmi_svd_matches_dense_svd(stats):
     np.testing.assert_allclose(randomized_svd(P, 10)[1], S_dense, rtol=1e-2)
 
 
-def test_mstar_eigenpairs_match_dense_v1000():
-    stats = CorpusStats.from_corpus("builtin:lee", normalize="text8", weighting="linear").restrict(1000)
+def test_mstar_embeddings_match_dense_v1000(lee_stats):
+    stats = lee_stats("linear").restrict(1000)
     M = mstar_dense(stats.C, stats.vocab.counts)
     assert np.allclose(M, M.T) and M.min() >= -2.0 - 1e-12
     lam, Q = np.linalg.eigh(M)
-    vals, vecs = mstar_eigenpairs(stats.C, stats.vocab.counts, 20)
+    E = mstar_embeddings(stats, 20)
+    vals = np.sum(E**2, axis=0)  # columns are eigenvectors x sqrt(eigenvalue)
     np.testing.assert_allclose(vals, lam[::-1][:20], rtol=1e-8)
-    overlap = np.abs(np.sum(vecs * Q[:, ::-1][:, :20], axis=0))
+    overlap = np.abs(np.sum(E / np.sqrt(vals) * Q[:, ::-1][:, :20], axis=0))
     assert overlap.min() > 1 - 1e-6
 
 
 def test_mstar_zero_rows_have_no_nan():
-    stats = CorpusStats.from_corpus(["a b a b c", "d"], window=2)  # "d" co-occurs with nothing
+    stats = CorpusStats.from_corpus(["a b a b c", "d"], window=2, min_count=1)  # "d" co-occurs with nothing
     row = mstar_dense(stats.C, stats.vocab.counts)[stats.vocab.index("d")]
     assert np.all(row == -2.0)  # P_dj = 0 for every j: the row is exactly -2, not NaN
     assert torch.isfinite(analytic_embeddings(stats, 2, "mstar", scale=None)).all()

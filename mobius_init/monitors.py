@@ -8,14 +8,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from .init import input_embedding_parameter, rms
-from .kernel import circulant_score, cosine, deconvolve, derive_k0_variants, guarded_fft2
+from .embeddings import random_control, rms
+from .kernel import derive_k0_variants, guarded_fft2, kernel_quantities
 from .stats import CorpusStats
+from .training import Callback
+from .weights import input_embedding_parameter
 
-QUANTITIES = ("k0_cos_eigh", "k0_cos_fft", "circulant_score", "cos_W_I", "offdiag_energy")
 
-
-class K0CosineMonitor:
+class K0CosineMonitor(Callback):
     """Measure, from a model's tied embedding ``E``, what the MobiusKernel report uses as a
     convergence signal, and the same for two controls.
 
@@ -24,7 +24,7 @@ class K0CosineMonitor:
     derived k0) for both derivations, ``circulant_score(K)``, ``cos_W_I`` = cos(W, I) (Frobenius),
     ``offdiag_energy`` = share of ||W||² off the diagonal. The derived k0 and ``FFT2(D)`` are computed
     once. Every report also holds ``control_initial_*`` (the model's own embedding when training
-    started) and ``control_random_*`` (a fresh N(0, s²) embedding of the same shape and RMS, seeded):
+    started) and ``control_random_*`` (:func:`random_control` of the same shape and RMS, seeded):
     a value that an untrained or random embedding also reaches says nothing about convergence.
 
     Use it as a ``mobius_init.train`` callback (``every`` steps), from any loop with
@@ -59,17 +59,7 @@ class K0CosineMonitor:
                 f"vocabulary size mismatch: the embedding has shape {tuple(E.shape)}, the statistics have "
                 f"{self.vocab_size} ids"
             )
-        X = E[self.ids].double().cpu().numpy()
-        W = X @ X.T
-        K = deconvolve(W, self.F)
-        total = float(np.sum(W * W))
-        return {
-            "k0_cos_eigh": cosine(K[0], self.k0["eigh"]),
-            "k0_cos_fft": cosine(K[0], self.k0["fft"]),
-            "circulant_score": circulant_score(K),
-            "cos_W_I": float(np.trace(W) / np.sqrt(total * len(W))) if total > 0 else float("nan"),
-            "offdiag_energy": 1.0 - float(np.sum(np.diag(W) ** 2)) / total if total > 0 else float("nan"),
-        }
+        return kernel_quantities(E[self.ids].double().cpu().numpy(), self.F, self.k0)
 
     def reset(self) -> None:
         """Forget the controls and the history (a new training run starts)."""
@@ -81,9 +71,7 @@ class K0CosineMonitor:
         t0 = time.perf_counter()
         E0 = torch.as_tensor(E0).detach().double().cpu()
         self.controls["initial"] = self.measure(E0)
-        generator = torch.Generator().manual_seed(self.seed)
-        random = torch.randn(E0.shape, generator=generator, dtype=torch.float64) * rms(E0.numpy())
-        self.controls["random"] = self.measure(random)
+        self.controls["random"] = self.measure(random_control(tuple(E0.shape), rms(E0.numpy()), self.seed))
         self.seconds += time.perf_counter() - t0
 
     def check(self, model_or_E: Any, step: int) -> dict[str, float]:

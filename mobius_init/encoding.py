@@ -1,0 +1,312 @@
+"""The encode stage: a text source -> :class:`Encoded`, the corpus as vocabulary ids.
+
+    read/normalise (corpus) -> tokenize -> vocabulary -> encode     (this module)
+    Encoded -> count -> CorpusStats                                (cooccurrence, stats)
+
+Word-level corpora take a fast path with one pass over the text and no Python work per token: each
+block of documents is normalised (``text8`` by one ``bytes.translate``), split by ``str``/``bytes``
+``split``, and encoded with C-level dictionary operations to provisional ids in order of first
+occurrence, while the next block is read and decompressed in a background thread. Once the whole
+text is read, the vocabulary (ids by descending count, ties by token string) is fixed and a lookup
+table maps provisional ids to it. BPE and users' own tokenizers go through ``tokenizers``
+(a trained BPE holds the normalised text in memory for its one read). The ids of a large corpus are
+spilled to a temporary file, so memory is bound by the vocabulary, not the corpus.
+"""
+
+from __future__ import annotations
+
+import queue
+import tempfile
+import threading
+import weakref
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from tokenizers import Tokenizer
+from tqdm.auto import tqdm
+
+from .corpus import TEXT8_BYTES, check_preset, decode, normalize_text, normalizer, raw_documents
+from .tokenization import KINDS, as_tokenizer, encode_batches, tokenizer_tokens, train_bpe, word_tokenizer
+from .vocab import ORDERS, Vocabulary
+
+WORD_MIN_COUNT = 5  # word2vec's and gensim's default
+_BATCH_BYTES = 1 << 22  # text encoded at a time on the word path
+SPILL_TOKENS = 1 << 27  # ids kept in memory before they go to a temporary file (512 MiB of int32)
+
+
+def default_normalize(tokenizer: Any) -> str:
+    """``text8`` for word-level vocabularies; ``none`` for BPE and existing tokenizers (case and
+    punctuation are part of their vocabulary)."""
+    return "text8" if tokenizer == "word" else "none"
+
+
+def default_min_count(tokenizer: Any) -> int:
+    """5 for word-level (word2vec's default); 1 for a trained BPE (ids that never occur get none);
+    0 for an existing tokenizer (its ids are kept as they are)."""
+    return WORD_MIN_COUNT if tokenizer == "word" else 1 if tokenizer == "bpe" else 0
+
+
+class IdStream:
+    """Token ids of many documents, appended in order, kept in memory or spilled to a temporary file."""
+
+    def __init__(self, spill_tokens: int = SPILL_TOKENS, spill_dir: str | None = None) -> None:
+        self.spill_tokens, self.spill_dir = spill_tokens, spill_dir
+        self._chunks: list[np.ndarray] = []
+        self._lengths: list[np.ndarray] = []
+        self._file: Any = None
+        self.n_tokens = 0
+        self._ids: np.ndarray | None = None
+
+    def append(self, ids: np.ndarray, lengths: Iterable[int]) -> None:
+        """Add the concatenated ids of some documents and their lengths."""
+        self._lengths.append(np.asarray(lengths, dtype=np.int64))
+        self.n_tokens += len(ids)
+        if self._file is None and self.n_tokens > self.spill_tokens:
+            self._file = tempfile.NamedTemporaryFile(prefix="mobius-ids-", suffix=".i32", dir=self.spill_dir)
+            weakref.finalize(self, self._file.close)
+            for chunk in self._chunks:
+                chunk.tofile(self._file)
+            self._chunks = []
+        if self._file is not None:
+            np.asarray(ids, dtype=np.int32).tofile(self._file)
+        else:
+            self._chunks.append(np.asarray(ids, dtype=np.int32))
+
+    def finish(self) -> IdStream:
+        """Freeze: every id in one (possibly memory-mapped) int32 array."""
+        if self._file is not None:
+            self._file.flush()
+            self._ids = np.memmap(self._file.name, dtype=np.int32, mode="r", shape=(self.n_tokens,))
+        else:
+            self._ids = np.concatenate(self._chunks) if self._chunks else np.zeros(0, dtype=np.int32)
+            self._chunks = []
+        lengths = np.concatenate(self._lengths) if self._lengths else np.zeros(0, dtype=np.int64)
+        self.offsets = np.concatenate([[0], np.cumsum(lengths)])
+        return self
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.offsets) - 1
+
+    def documents(self, table: np.ndarray, block_tokens: int = 1 << 22) -> Iterator[np.ndarray]:
+        """Each document's ids mapped through ``table`` (-1 entries removed), read in blocks."""
+        ids, offsets = self._ids, self.offsets
+        doc = 0
+        while doc < self.n_docs:
+            end = int(np.searchsorted(offsets, offsets[doc] + block_tokens, side="right")) - 1
+            end = max(end, doc + 1)
+            mapped = table[ids[offsets[doc] : offsets[end]]]
+            keep = mapped >= 0  # documents are never empty, so every reduceat segment is too
+            kept = np.add.reduceat(keep, offsets[doc:end] - offsets[doc], dtype=np.int64)
+            yield from np.split(mapped[keep], np.cumsum(kept[:-1]))
+            doc = end
+
+
+@dataclass(eq=False)
+class Encoded:
+    """A corpus as vocabulary ids (the output of :func:`encode_corpus`).
+
+    Attributes:
+        vocab: the vocabulary (ids in descending frequency unless an existing tokenizer's ids are kept).
+        tokenizer: a ``tokenizers.Tokenizer`` that encodes raw text to the ids it was counted in (the
+            preset's normaliser attached; for word-level corpora, one built from the vocabulary).
+        normalize: the text preset. n_tokens_raw: tokens before out-of-vocabulary tokens were removed.
+    """
+
+    vocab: Vocabulary
+    tokenizer: Tokenizer
+    normalize: str
+    n_tokens_raw: int
+    stream: IdStream
+    table: np.ndarray  # provisional / tokenizer id -> vocabulary id, -1 when out of vocabulary
+
+    @property
+    def n_docs(self) -> int:
+        return self.stream.n_docs
+
+    @property
+    def n_tokens(self) -> int:
+        """Tokens in the vocabulary (those counted and trained on)."""
+        return int(self.vocab.counts.sum())
+
+    def documents(self) -> Iterator[np.ndarray]:
+        """Each document's vocabulary ids (int32), out-of-vocabulary tokens removed, in corpus order."""
+        return self.stream.documents(self.table)
+
+    def ids(self) -> np.ndarray:
+        """The whole corpus as one int32 stream of vocabulary ids (documents concatenated)."""
+        return np.concatenate(list(self.documents())) if self.n_docs else np.zeros(0, dtype=np.int32)
+
+    def encode(self, docs: Iterable[str]) -> Iterator[np.ndarray]:
+        """Vocabulary ids of new raw documents, out-of-vocabulary tokens removed."""
+        return encode_texts(self.tokenizer, self.vocab, docs)
+
+
+def encode_texts(tokenizer: Tokenizer, vocab: Vocabulary, docs: Iterable[str]) -> Iterator[np.ndarray]:
+    """Vocabulary ids (int32) of raw documents: the tokenizer (with its normaliser) then the vocabulary's
+    lookup table, out-of-vocabulary tokens removed."""
+    table = vocab.remap(tokenizer.get_vocab_size())
+    for ids in encode_batches(tokenizer, docs):
+        mapped = table[ids]
+        yield mapped[mapped >= 0]
+
+
+def prefetch(items: Iterator[Any], depth: int = 256) -> Iterator[Any]:
+    """``items``, produced by a background thread up to ``depth`` ahead (reading and decompressing
+    release the GIL, so this overlaps them with the consumer's work)."""
+    q: queue.Queue = queue.Queue(depth)
+    done = object()
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(done)
+        except BaseException as exc:  # handed to the consumer
+            put(exc)
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while (item := q.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+
+
+class _FirstOccurrence:
+    """Provisional word ids in order of first occurrence, assigned with C-level dict operations."""
+
+    def __init__(self) -> None:
+        self.index: dict[Any, int] = {}
+
+    def __call__(self, words: list) -> np.ndarray:
+        missing = sorted(dict.fromkeys(words).keys() - self.index.keys())
+        self.index.update(zip(missing, range(len(self.index), len(self.index) + len(missing)), strict=True))
+        return np.fromiter(map(self.index.__getitem__, words), dtype=np.int32, count=len(words))
+
+
+def _word_batches(docs: Iterator[str | bytes], normalize: str) -> Iterator[tuple[list, list[int]]]:
+    """``(words, lengths)`` per block of about 4 MiB of text: the words of its documents, concatenated."""
+    words: list = []
+    lengths: list[int] = []
+    size = 0
+    for doc in docs:
+        if normalize == "text8":
+            raw = doc if isinstance(doc, bytes) else doc.encode("utf-8", "replace")
+            tokens = raw.translate(TEXT8_BYTES).split()
+        else:
+            tokens = normalize_text(decode(doc), normalize).split()
+        if not tokens:
+            continue
+        words += tokens
+        lengths.append(len(tokens))
+        size += len(doc)
+        if size >= _BATCH_BYTES:
+            yield words, lengths
+            words, lengths, size = [], [], 0
+    if words:
+        yield words, lengths
+
+
+def _check_empty(n_tokens: int, normalize: str) -> None:
+    if n_tokens == 0:
+        hint = " (text8 keeps ASCII letters only: for other scripts use --normalize none or lower)"
+        raise ValueError(
+            f"the corpus is empty: no tokens after {normalize!r} normalisation" + (hint if normalize == "text8" else "")
+        )
+
+
+def encode_corpus(
+    source: Any,
+    *,
+    tokenizer: Any = "word",
+    vocab_size: int | None = None,
+    min_count: int | None = None,
+    normalize: str | None = None,
+    markup: bool | str = "auto",
+    text_column: str = "text",
+    id_order: str | None = None,
+    progress: bool = False,
+    spill_dir: str | None = None,
+) -> Encoded:
+    """Read, normalise, tokenize and encode ``source`` (anything :func:`read_corpus` reads).
+
+    Args:
+        tokenizer: ``"word"`` (whitespace after normalisation), ``"bpe"`` (byte-level BPE trained
+            with ``vocab_size`` ids) or an existing ``tokenizers.Tokenizer`` / ``transformers`` fast
+            tokenizer (its ids are kept unless ``id_order="frequency"``; it normalises the text itself).
+        vocab_size: the most ids the vocabulary may have: for ``word``, the most frequent words kept;
+            for ``bpe``, the size trained.
+        min_count: tokens seen fewer times are removed (default: :func:`default_min_count`).
+            Out-of-vocabulary tokens are removed before windowing, as word2vec does.
+        normalize: ``none``, ``lower`` or ``text8`` (default: :func:`default_normalize`).
+        markup, text_column: see :func:`read_corpus`.
+        progress: a tqdm bar in tokens. spill_dir: where ids of a large corpus are spilled.
+    """
+    trained = isinstance(tokenizer, str) and tokenizer in KINDS
+    if not trained:
+        tokenizer = as_tokenizer(tokenizer)
+        if normalize not in (None, "none"):
+            raise ValueError("an existing tokenizer normalises text itself: leave normalize at 'none'")
+        if vocab_size is not None:
+            raise ValueError("vocab_size sets the size of a trained vocabulary; an existing tokenizer has its own")
+    if id_order not in (None, *ORDERS) or (tokenizer == "word" and id_order == "tokenizer"):
+        raise ValueError(
+            f"id_order must be 'frequency' or (for BPE and existing tokenizers) 'tokenizer', got {id_order!r}"
+        )
+    normalize = default_normalize(tokenizer) if normalize is None else normalize
+    check_preset(normalize)
+    min_count = default_min_count(tokenizer) if min_count is None else min_count
+    if tokenizer == "word" and vocab_size is not None and vocab_size < 1:
+        raise ValueError(f"vocab_size must be >= 1, got {vocab_size}")
+    order = id_order or ("frequency" if trained else "tokenizer")
+    docs = prefetch(raw_documents(source, markup, text_column))
+    stream = IdStream(spill_dir=spill_dir)
+    with tqdm(unit="tok", unit_scale=True, desc="encode", disable=not progress) as bar:
+        if tokenizer == "word":
+            first = _FirstOccurrence()
+            for words, lengths in _word_batches(docs, normalize):
+                stream.append(first(words), lengths)
+                bar.update(len(words))
+            tokens = [t if isinstance(t, str) else t.decode("ascii") for t in first.index]
+        else:
+            texts: Iterable[str] = (normalize_text(decode(d), normalize) for d in docs)
+            if tokenizer == "bpe":
+                texts = list(texts)  # BPE training and encoding read the text twice; the file once
+                tokenizer = train_bpe(texts, vocab_size, progress=progress)
+            for ids in encode_batches(tokenizer, texts):
+                if len(ids):
+                    stream.append(ids, [len(ids)])
+                    bar.update(len(ids))
+            if trained:  # raw text given to encode() later goes through the same preset
+                tokenizer.normalizer = normalizer(normalize)
+            tokens = tokenizer_tokens(tokenizer)
+    stream.finish()
+    _check_empty(stream.n_tokens, normalize)
+    counts = np.bincount(stream._ids, minlength=len(tokens)) if stream.n_tokens else np.zeros(len(tokens), np.int64)
+    vocab = Vocabulary.from_counts(
+        tokens, counts, min_count=min_count, vocab_size=vocab_size if tokenizer == "word" else None, order=order
+    )
+    if len(vocab) == 0:
+        raise ValueError(f"no token occurs at least min_count={min_count} times; lower min_count")
+    table = vocab.remap(len(tokens))
+    if tokenizer == "word":
+        tokenizer = word_tokenizer(vocab.tokens, normalize)
+        vocab = Vocabulary(vocab.tokens, vocab.counts, np.arange(len(vocab), dtype=np.int64))
+    return Encoded(vocab, tokenizer, normalize, stream.n_tokens, stream, table)

@@ -1,0 +1,360 @@
+"""``verify mobius``: rerun the MobiusKernel report's tables with the toolkit's own MiniGPT, beside
+controls, and give each claim (:data:`claims.MOBIUS_CLAIMS`) a verdict. Orchestration only: the
+formulas are in :mod:`mobius_init.kernel`.
+
+Ground truth, as in the report: the empirical kernel row ``k0_emp = real(IFFT2(FFT2(E Eᵀ) / FFT2(D)))[0]``
+of a trained model. Every measured quantity is also computed for three controls: ``untrained`` (the
+same architecture at initialization, same seed), ``W = I`` and ``random E`` (:func:`random_control`
+with the shape and RMS of the run's initial embedding).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..embeddings import random_control, rms
+from ..kernel import (
+    candidate_k0s,
+    circulant_score,
+    convolve,
+    cosine,
+    deconvolve,
+    derive_k0_variants,
+    eigen_exponent,
+    embedding_kernel,
+    guarded_fft2,
+    kernel_quantities,
+    reconstruct_w,
+)
+from ..minigpt import MiniGPT, MiniGPTConfig
+from ..settings import CorpusConfig, InvalidSetting, check_positive, setting
+from ..spectral import EIGENVALUE_FLOOR, clipped_power, spectral_row
+from ..training import Callback, TrainConfig, train
+from .claims import (
+    ALPHAS,
+    CHECKPOINTS,
+    EPSILON_GRID,
+    EXCLUSION_THRESHOLD,
+    MOBIUS_CLAIMS,
+    MOBIUS_MONOTONE_CLAIM,
+    VERDICT_RULE,
+    judged,
+)
+from .data import prepare_data
+
+
+@dataclass
+class VerifyConfig:
+    """verify mobius: the report's training setup, seeds and epsilon."""
+
+    corpus: str = setting("builtin:lee", "corpus source (as for compare)")
+    data: CorpusConfig = setting(factory=lambda: CorpusConfig(vocab_size=100))
+    model: MiniGPTConfig = setting(factory=lambda: MiniGPTConfig(block_size=32))
+    train: TrainConfig = setting(factory=lambda: TrainConfig(batch_size=64))
+    epochs: int = setting(200, "passes over the training tokens")
+    seeds: int = setting(5, "trained models (seeds)")
+    epsilon: float = setting(0.003, "the report's epsilon")
+    val_fraction: float = setting(0.1, "share of the documents held out for validation")
+    max_docs: int | None = setting(None, "read at most this many documents")
+    progress: bool = setting(True, "progress bars", cli=False)
+
+    def __post_init__(self) -> None:
+        check_positive(self, "epochs", "seeds")
+        if not 0 < self.epsilon < 1:
+            raise InvalidSetting("epsilon", f"must lie strictly between 0 and 1, got {self.epsilon}")
+
+
+QUICK = {"data.vocab_size": 40, "model.n_embd": 16, "model.block_size": 16, "epochs": 2, "seeds": 2}
+
+
+class Snapshots(Callback):
+    """Keeps float64 copies of the tied embedding at given steps."""
+
+    def __init__(self, steps: set[int]) -> None:
+        self.steps, self.E = steps, {}
+
+    def on_train_start(self, model: Any, step: int, metrics: dict[str, Any]) -> None:
+        self.E[0] = model.get_input_embeddings().weight.detach().double().cpu().numpy().copy()
+
+    def on_step_end(self, model: Any, step: int, metrics: dict[str, Any]) -> None:
+        if step in self.steps:
+            self.E[step] = model.get_input_embeddings().weight.detach().double().cpu().numpy().copy()
+
+
+def run_verify(config: VerifyConfig, out_dir: str | Path) -> dict[str, Any]:
+    """Train ``config.seeds`` MiniGPTs, measure every claim, write report.md/.json and plots."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    data = prepare_data(
+        config.corpus, config.data, val_fraction=config.val_fraction, max_docs=config.max_docs, progress=config.progress
+    )
+    stats, train_ids = data.stats, data.train_ids
+    dim = config.model.n_embd
+    batch, block = config.train.batch_size, config.model.block_size
+    steps_per_epoch = max(1, len(train_ids) // (batch * block))
+    total = steps_per_epoch * config.epochs
+    checkpoints = [0] + [max(1, int(round(f * total))) for f in CHECKPOINTS[1:]]  # one step per fraction
+    model_config = replace(config.model, vocab_size=stats.vocab_size)
+    runs = []
+    for seed in range(config.seeds):
+        torch.manual_seed(seed)
+        model = MiniGPT(model_config)
+        snaps = Snapshots(set(checkpoints))
+        train_config = replace(
+            config.train, steps=total, eval_every=max(1, total // 10), seed=seed, progress=config.progress
+        )
+        result = train(model, train_ids, data.val_ids, train_config, callbacks=[snaps])
+        runs.append({"seed": seed, "E": snaps.E, "final_val_loss": result.final_val_loss})
+    D = stats.dense("D")
+    report = measure(runs, D, stats.dense("ppmi"), dim, config.epsilon, checkpoints)
+    report["config"] = asdict(config)
+    report["data"] = {
+        "vocab_size": stats.vocab_size,
+        "train_tokens": int(len(train_ids)),
+        "steps": total,
+        "steps_per_epoch": steps_per_epoch,
+        "stats": stats.summary(),
+    }
+    (out / "report.json").write_text(json.dumps(report, indent=2))
+    (out / "report.md").write_text(markdown(report))
+    plot(report, out)
+    return report
+
+
+def measure(
+    runs: list[dict], D: np.ndarray, ppmi: np.ndarray, dim: int, epsilon: float, checkpoints: list[int]
+) -> dict[str, Any]:
+    """Every claim of :data:`MOBIUS_CLAIMS`, in order, with its controls and verdict."""
+    V = len(D)
+    lam, Q = np.linalg.eigh(D)
+    F = guarded_fft2(D)
+    k0 = derive_k0_variants(D, epsilon)
+    cands = candidate_k0s(D, ppmi, dim, epsilon)
+    logm = np.log(np.maximum(lam, EIGENVALUE_FLOOR))
+    vectors = {name: vec for name, (vec, _) in cands.items()}
+    vectors |= {f"alpha={a}": spectral_row(Q, clipped_power(lam, a - 1)) for a in ALPHAS}
+    vectors |= {
+        "I + 0.003 logm(D)": spectral_row(Q, 1 + epsilon * logm),
+        "D^-1": spectral_row(Q, clipped_power(lam, -1.0)),
+        "logm(D)": spectral_row(Q, logm),
+    }
+    last = checkpoints[-1]
+    initial = [r["E"][0] for r in runs]
+    random_E = [random_control(E.shape, rms(E), r["seed"]) for E, r in zip(initial, runs, strict=True)]
+    K_final = [embedding_kernel(r["E"][last], F) for r in runs]
+    scores = [circulant_score(K) for K in K_final]
+    kept = [i for i, s in enumerate(scores) if s >= EXCLUSION_THRESHOLD]
+    use = kept or list(range(len(runs)))
+    exclusion = (
+        f"The report's rule (exclude runs with circulant score < {EXCLUSION_THRESHOLD}) excludes "
+        f"{len(runs) - len(kept)} of {len(runs)} runs" + ("" if kept else "; with none left, the tables use all runs")
+    )
+    k_final = [K_final[i][0] for i in use]
+    k_init = [embedding_kernel(initial[i], F)[0] for i in use]
+    k_rand = [embedding_kernel(random_E[i], F)[0] for i in use]
+    k_I = deconvolve(np.eye(V), F)[0]
+    quantities = {
+        "trained": [kernel_quantities(runs[i]["E"][last], F, k0) for i in use],
+        "untrained": [kernel_quantities(initial[i], F, k0) for i in use],
+        "random E": [kernel_quantities(random_E[i], F, k0) for i in use],
+    }
+    identity_quantities = kernel_quantities(np.eye(V), F, k0)  # E = I gives W = I
+
+    def mean(values: list[float]) -> float:
+        return float(np.mean(values)) if values else float("nan")
+
+    def against(vec: np.ndarray, trained: list[np.ndarray]) -> tuple[list[float], dict[str, float]]:
+        values = [cosine(vec, k) for k in trained]
+        controls = {
+            "untrained": mean([cosine(vec, k) for k in k_init]),
+            "W = I": cosine(vec, k_I),
+            "random E": mean([cosine(vec, k) for k in k_rand]),
+        }
+        return values, controls
+
+    def quantity(name: str) -> tuple[list[float], dict[str, float]]:
+        controls = {
+            "untrained": mean([q[name] for q in quantities["untrained"]]),
+            "W = I": identity_quantities[name],
+            "random E": mean([q[name] for q in quantities["random E"]]),
+        }
+        return [q[name] for q in quantities["trained"]], controls
+
+    def pairwise(ks: list[np.ndarray]) -> list[float]:
+        return [cosine(a, b) for i, a in enumerate(ks) for b in ks[i + 1 :]]
+
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for claim in MOBIUS_CLAIMS:
+        note = ""
+        row = claim
+        if claim.quantity == "cos":
+            key = claim.argument.replace("r=dim", f"r={dim}")
+            row = replace(claim, row=claim.row.replace("r=dim", f"r={dim}"))
+            values, controls = against(vectors[key], k_final)
+        elif claim.quantity in ("k0_cos_eigh", "circulant_score", "cos_W_I"):
+            values, controls = quantity(claim.quantity)
+        elif claim.quantity == "final_val_loss":
+            values, controls = [runs[i]["final_val_loss"] for i in use], {}
+        elif claim.quantity == "epsilon_agreement":
+            ks = [spectral_row(Q, clipped_power(lam, e - 1)) for e in EPSILON_GRID]
+            values, controls = [min(pairwise(ks))], {}
+        elif claim.quantity == "convergence":
+            step = checkpoints[CHECKPOINTS.index(claim.argument)]
+            row = replace(claim, row=f"{claim.row} (step {step})")
+            at_step = [embedding_kernel(runs[i]["E"][step], F) for i in use]
+            values, controls = against(k0["eigh"], [K[0] for K in at_step])
+            controls = {
+                "untrained": controls["untrained"],
+                "random E": controls["random E"],
+                "W = I": controls["W = I"],
+            }
+            note = f"circulant score {mean([circulant_score(K) for K in at_step]):.3f}"
+        elif claim.quantity == "reconstruction":
+            values = [
+                float(
+                    np.corrcoef(convolve(D, K_final[i]).ravel(), (runs[i]["E"][last] @ runs[i]["E"][last].T).ravel())[
+                        0, 1
+                    ]
+                )
+                for i in use
+            ]
+            controls = {"untrained": 1.0, "W = I": 1.0, "random E": 1.0}
+        elif claim.quantity == "cross_seed":
+            values = pairwise(k_final) or [float("nan")]
+            controls = {"untrained": mean(pairwise(k_init)), "random E": mean(pairwise(k_rand))}
+        elif claim.quantity == "eigen_exponent":
+            values = [eigen_exponent(k, lam, Q) for k in k_final]
+            controls = {
+                "untrained": mean([eigen_exponent(k, lam, Q) for k in k_init]),
+                "W = I": eigen_exponent(k_I, lam, Q),
+                "random E": mean([eigen_exponent(k, lam, Q) for k in k_rand]),
+            }
+        else:
+            raise ValueError(f"unknown quantity {claim.quantity!r} in a claim")
+        tables.setdefault(claim.table, []).append(judged(row, values, controls, note))
+    alpha_rows = tables["Table 2: cos as alpha -> 0"]
+    monotone = all(
+        b["measured"]["mean"] >= a["measured"]["mean"] - 1e-12 for a, b in zip(alpha_rows, alpha_rows[1:], strict=False)
+    )
+    neg = lam <= EIGENVALUE_FLOOR
+    projection = Q[:, neg] @ Q[0, neg]
+    identities = {
+        "1 - cos(k0 eigh, projection of e0 on non-positive eigenspace)": 1 - cosine(k0["eigh"], projection)
+        if neg.any()
+        else None,
+        "circulant score of reconstruct_w(D, k0)": circulant_score(reconstruct_w(D, k0["eigh"])),
+    }
+    return {
+        "exclusion": exclusion,
+        "excluded": len(runs) - len(kept),
+        "runs": len(runs),
+        "definitions": {name: text for name, (_, text) in cands.items()},
+        "tables": tables,
+        "table2_monotone": monotone,
+        "identities": identities,
+    }
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, (list, tuple)):
+        return f"{v[0]}–{v[1]}"
+    if isinstance(v, str):
+        return v
+    return f"{v:.1e}" if v != 0 and abs(v) < 1e-3 else f"{v:.3f}"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    c, d = report["config"], report["data"]
+    m, t = c["model"], c["train"]
+    lines = [
+        "# MobiusKernel report: verification",
+        "",
+        f"Corpus `{c['corpus']}` ({c['data']['tokenizer']}, V = {d['vocab_size']}), MiniGPT {m['n_layer']} layers × "
+        f"{m['n_head']} heads, d = {m['n_embd']}, block {m['block_size']}, batch {t['batch_size']}, AdamW lr {t['lr']}, "
+        f"wd {t['weight_decay']}, dropout {m['dropout']}; {c['epochs']} epochs = {d['steps']} steps; "
+        f"{c['seeds']} seeds. Measured = mean ± sd over the runs kept. Controls: the same quantity for the "
+        "untrained model, for W = I and for a random E of the same shape and RMS.",
+        "",
+        f"Verdict rule: {VERDICT_RULE}",
+        "",
+        report["exclusion"] + ".",
+    ]
+    for title, rows in report["tables"].items():
+        lines += [
+            "",
+            f"## {title}",
+            "",
+            "| row | claimed | measured | untrained | W = I | random E | verdict | note |",
+            "|---|---:|---:|---:|---:|---:|---|---|",
+        ]
+        for r in rows:
+            meas, ctl = r["measured"], r["controls"]
+            lines.append(
+                f"| {r['row']} | {_fmt(r['claimed'])} | {meas['mean']:.3f} ± {meas['sd']:.3f} | "
+                f"{_fmt(ctl.get('untrained'))} | {_fmt(ctl.get('W = I'))} | {_fmt(ctl.get('random E'))} | "
+                f"{r['verdict']} | {r['note']} |"
+            )
+        if title.startswith("Table 2"):
+            lines += [
+                "",
+                f"Claim: {MOBIUS_MONOTONE_CLAIM}. Measured: "
+                f"{'monotone' if report['table2_monotone'] else 'not monotone'}.",
+            ]
+    lines += ["", "## Candidate definitions", ""] + [f"- **{k}**: {v}" for k, v in report["definitions"].items()]
+    lines += ["", "## Checked identities (kernel issue)", ""]
+    lines += [
+        f"- {k}: {_fmt(v)}" if v is not None else f"- {k}: D has no non-positive eigenvalue"
+        for k, v in report["identities"].items()
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def plot(report: dict[str, Any], out: Path) -> None:
+    """``convergence.png`` (cos with the derived k0 over training, with controls) and ``alpha.png``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    conv = report["tables"]["Convergence table"]
+    x = [100 * f for f in CHECKPOINTS]
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    mean = np.array([r["measured"]["mean"] for r in conv])
+    sd = np.array([r["measured"]["sd"] for r in conv])
+    ax.plot(x, mean, marker="o", label="trained (mean ± sd)")
+    ax.fill_between(x, mean - sd, mean + sd, alpha=0.2)
+    ax.axhline(conv[0]["controls"]["random E"], color="black", ls="--", label="random E (control)")
+    ax.axhline(conv[0]["controls"]["W = I"], color="grey", ls=":", label="W = I (control)")
+    claims = [(xx, r["claimed"]) for xx, r in zip(x, conv, strict=True) if isinstance(r["claimed"], (int, float))]
+    if claims:
+        ax.scatter(*zip(*claims, strict=True), marker="x", color="red", label="claimed")
+    ax.set(xlabel="% of training", ylabel="cos(k0_emp, derived k0)", title="Convergence table")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "convergence.png", dpi=120)
+    plt.close(fig)
+
+    t2 = report["tables"]["Table 2: cos as alpha -> 0"]
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    ax.errorbar(
+        ALPHAS,
+        [r["measured"]["mean"] for r in t2],
+        yerr=[r["measured"]["sd"] for r in t2],
+        marker="o",
+        label="measured",
+    )
+    ax.plot(ALPHAS, [r["controls"]["untrained"] for r in t2], ls="--", label="untrained (control)")
+    ax.plot(ALPHAS, [r["controls"]["random E"] for r in t2], ls=":", label="random E (control)")
+    ax.set(xscale="log", xlabel="alpha", ylabel="cos with k0_emp", title="Table 2: D^(alpha-1)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "alpha.png", dpi=120)
+    plt.close(fig)

@@ -1,0 +1,136 @@
+"""Command-line options derived from settings dataclasses, and the error handling both CLIs share.
+
+Every field made with :func:`mobius_init.settings.setting` becomes ``--field-name`` with its help
+text and its default shown; nested dataclasses (a config composed of others) are flattened into
+argument groups. :func:`config_from_args` rebuilds the dataclass from the parsed arguments, so the
+defaults are written once, in the dataclass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import types
+import typing
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from .settings import InvalidSetting
+
+
+def flag(name: str) -> str:
+    """The command-line flag of a field name: ``vocab_size`` -> ``--vocab-size``."""
+    return "--" + name.replace("_", "-")
+
+
+def _parser_for(annotation: Any) -> tuple[Callable[[str], Any], bool]:
+    """``(type function, optional)`` for a field's type annotation."""
+    optional = False
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        optional, annotation = True, args[0]
+    if typing.get_origin(annotation) is tuple:
+        item = typing.get_args(annotation)[0]
+        return (lambda text: tuple(item(part.strip()) for part in text.split(",") if part.strip())), optional
+    return annotation, optional
+
+
+def _none_or(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    def parse_optional(text: str) -> Any:
+        return None if text.lower() == "none" else parse(text)
+
+    parse_optional.__name__ = getattr(parse, "__name__", "value")
+    return parse_optional
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def _cli_fields(
+    config: Any, exclude: Iterable[str], path: str = ""
+) -> Iterable[tuple[str, dataclasses.Field, Any, Any]]:
+    """``(dotted path, field, owner instance, type hint)`` of every command-line field, depth first."""
+    hints = typing.get_type_hints(type(config))
+    for f in dataclasses.fields(config):
+        dotted = f"{path}{f.name}"
+        value = getattr(config, f.name)
+        if dotted in exclude or not f.metadata.get("cli", True):
+            continue
+        if dataclasses.is_dataclass(value):
+            yield from _cli_fields(value, exclude, dotted + ".")
+        else:
+            yield dotted, f, config, hints[f.name]
+
+
+def add_config_options(parser: argparse.ArgumentParser, config: Any, *, exclude: Iterable[str] = ()) -> None:
+    """Add ``--name`` for every field of ``config`` (a dataclass instance, whose values are the defaults
+    shown) and of the dataclasses it holds, skipping the dotted names in ``exclude``."""
+    exclude = set(exclude)
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    seen: set[str] = set()
+    for dotted, f, owner, hint in _cli_fields(config, exclude):
+        if f.name in seen:
+            raise ValueError(f"two settings are both called {f.name!r}; exclude one ({dotted})")
+        seen.add(f.name)
+        section = type(owner).__doc__.strip().splitlines()[0] if "." in dotted else None
+        target = parser if section is None else groups.setdefault(section, parser.add_argument_group(section))
+        default = getattr(owner, f.name)
+        help_text = f"{f.metadata.get('help', '')} (default: {_show(default)})".strip()
+        kwargs: dict[str, Any] = {"dest": f.name, "default": default, "help": help_text}
+        if hint is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        else:
+            parse, optional = _parser_for(hint)
+            kwargs["type"] = _none_or(parse) if optional else parse
+            kwargs["metavar"] = f.name.upper() if not f.metadata.get("choices") else None
+            if f.metadata.get("choices"):
+                kwargs["choices"] = (*f.metadata["choices"], *((None,) if optional else ()))
+                kwargs["metavar"] = "{" + ",".join(map(str, f.metadata["choices"])) + "}"
+        target.add_argument(flag(f.name), **kwargs)
+
+
+def config_from_args(config: Any, args: argparse.Namespace, *, exclude: Iterable[str] = ()) -> Any:
+    """A copy of ``config`` with every command-line field set from ``args`` (nested configs too)."""
+    values = {dotted: getattr(args, f.name) for dotted, f, _, _ in _cli_fields(config, set(exclude))}
+    return with_values(config, values)
+
+
+def with_values(config: Any, values: dict[str, Any]) -> Any:
+    """A copy of ``config`` with fields set by dotted name (``{"model.n_embd": 16}``)."""
+    changes: dict[str, Any] = {}
+    nested: dict[str, dict[str, Any]] = {}
+    for dotted, value in values.items():
+        head, _, rest = dotted.partition(".")
+        if rest:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            changes[head] = value
+    for head, inner in nested.items():
+        changes[head] = with_values(getattr(config, head), inner)
+    return dataclasses.replace(config, **changes)
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps descriptions as written; option help is wrapped as usual."""
+
+
+def run_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
+    """Parse, run ``args.func(args)``, and turn a bad-input error into one line on stderr and exit
+    status 2; a setting's error names the flag the user typed."""
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except InvalidSetting as exc:
+        print(f"{parser.prog} {args.command}: error: {flag(exc.field)} {exc.problem}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError, KeyError, OSError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"{parser.prog} {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,59 @@
+"""Writing embeddings into a model: the tied input embedding / output head of MiniGPT or any Hugging
+Face model with ``get_input_embeddings()`` / ``get_output_embeddings()``."""
+
+from __future__ import annotations
+
+import torch
+
+
+def input_embedding_parameter(target: torch.nn.Module | torch.nn.Parameter) -> torch.nn.Parameter:
+    """The input-embedding weight of a model with ``get_input_embeddings()`` (MiniGPT, Hugging Face),
+    or ``target`` itself when it is a parameter."""
+    if isinstance(target, torch.nn.Parameter):
+        return target
+    getter = getattr(target, "get_input_embeddings", None)
+    if getter is None:
+        raise TypeError(f"{type(target).__name__} has no get_input_embeddings(); pass the embedding Parameter itself")
+    return getter().weight
+
+
+def apply_embeddings_(
+    target: torch.nn.Module | torch.nn.Parameter, E: torch.Tensor, *, untied: str = "error"
+) -> torch.nn.Parameter:
+    """Copy ``E`` (V x d) into the input embedding of ``target``, in place; returns that parameter.
+
+    The output head (``get_output_embeddings()``) must be tied to it, i.e. be the same Parameter;
+    with ``untied="copy"`` an untied head gets a copy of E too. Shape mismatches are errors that
+    name the vocabulary or the dimension.
+    """
+    if untied not in ("error", "copy"):
+        raise ValueError(f"untied must be 'error' or 'copy', got {untied!r}")
+    weight = input_embedding_parameter(target)
+    E = torch.as_tensor(E)
+    if E.ndim != 2:
+        raise ValueError(f"E must be a V x d matrix, got shape {tuple(E.shape)}")
+    if E.shape[0] != weight.shape[0]:
+        raise ValueError(
+            f"vocabulary size mismatch: the model embeds {weight.shape[0]} ids but E has {E.shape[0]} rows "
+            "(build the statistics with the model's tokenizer, or size the model to the statistics)"
+        )
+    if E.shape[1] != weight.shape[1]:
+        raise ValueError(f"dimension mismatch: the model's embedding has d = {weight.shape[1]}, E has {E.shape[1]}")
+    if not torch.isfinite(E).all():
+        raise ValueError("E contains NaN or Inf")
+    heads = []
+    get_output = getattr(target, "get_output_embeddings", None)
+    head = get_output() if get_output is not None else None
+    if head is not None and head.weight is not weight:
+        if untied == "error":
+            raise ValueError(
+                "the output head is not tied to the input embedding (not the same Parameter); "
+                "tie them, or pass untied='copy' to write E into both"
+            )
+        if head.weight.shape != weight.shape:
+            raise ValueError(f"the output head has shape {tuple(head.weight.shape)}, E has {tuple(E.shape)}")
+        heads.append(head.weight)
+    with torch.no_grad():
+        for param in (weight, *heads):
+            param.copy_(E.to(dtype=param.dtype, device=param.device))
+    return weight

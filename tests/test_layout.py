@@ -1,0 +1,61 @@
+"""The package layout's rules, checked on the source: data flows one way and each layer stays in its room."""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MATH = ("kernel", "spectral", "matrices", "cooccurrence", "embeddings", "qwem")
+EDGE = ("cli", "options", "training", "monitors", "experiments", "integrations", "minigpt")
+
+
+def imports() -> dict[str, set[str]]:
+    """Module -> project modules it imports (relative imports resolved)."""
+    graph = {}
+    for package in ("mobius_init", "res2vec"):
+        for path in (ROOT / package).rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            here = list(parts[:-1])
+            deps = set()
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom):
+                    base = here[: len(here) - node.level + 1] if node.level else []
+                    target = ".".join(base + ([node.module] if node.module else []))
+                    for alias in node.names:
+                        full = f"{target}.{alias.name}"
+                        deps.add(full if (ROOT / Path(*full.split("."))).with_suffix(".py").exists() else target)
+                elif isinstance(node, ast.Import):
+                    deps |= {a.name for a in node.names}
+            graph[name] = {d for d in deps if d.split(".")[0] in ("mobius_init", "res2vec")}
+    return graph
+
+
+def test_no_import_cycle():
+    graph = imports()
+    state: dict[str, int] = {}
+
+    def visit(module, stack):
+        state[module] = 1
+        for dep in graph.get(module, ()):
+            if dep in ("mobius_init", "res2vec") or dep not in graph:
+                continue  # the packages' __init__ re-exports are the top, not a layer
+            assert state.get(dep) != 1, f"import cycle: {' -> '.join([*stack, module, dep])}"
+            if dep not in state:
+                visit(dep, [*stack, module])
+        state[module] = 2
+
+    for module in graph:
+        if module not in state:
+            visit(module, [])
+
+
+def test_layers():
+    graph = imports()
+    for module, deps in graph.items():
+        if module.startswith("res2vec"):
+            assert not any(d.startswith("mobius_init.cli") for d in deps), f"{module} imports mobius-init's CLI"
+        else:
+            assert not any(d.startswith("res2vec") for d in deps), f"{module} imports res2vec"
+        if module.split(".")[-1] in MATH:
+            edge = [d for d in deps if d.split(".")[1] in EDGE]
+            assert not edge, f"math module {module} imports {edge}"

@@ -1,6 +1,7 @@
-"""The k0-cosine monitor as a Hugging Face Trainer callback, on a tiny GPT-2 built locally (no download).
+"""A monitor in a Hugging Face Trainer, on a tiny GPT-2 built locally (no download). Its reports go
+through Trainer.log, so they reach TensorBoard, W&B or the console, whichever the Trainer reports to.
 
-pip install transformers accelerate
+pip install -e ".[hf]"
 python examples/hf_trainer_callback.py [--steps 20]
 """
 
@@ -9,10 +10,10 @@ import tempfile
 
 import numpy as np
 import torch
-from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments
+from transformers import Trainer, TrainingArguments
 
-from mobius_init import CorpusStats, K0CosineMonitor, analytic_embeddings, apply_embeddings_, read_corpus
-from mobius_init.integrations.hf import k0_cosine_callback
+from mobius_init import CorpusStats, K0CosineMonitor, MiniGPTConfig, analytic_embeddings, apply_embeddings_, read_corpus
+from mobius_init.integrations.hf import add_monitor, gpt2_model
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--steps", type=int, default=20)
@@ -22,36 +23,18 @@ docs = list(read_corpus("builtin:lee"))
 stats = CorpusStats.from_corpus(docs, vocab_size=500)
 ids = torch.as_tensor(np.concatenate(list(stats.encode(docs))), dtype=torch.long)
 blocks = ids[: len(ids) // 32 * 32].view(-1, 32)
-dataset = [{"input_ids": b, "labels": b} for b in blocks]
 
-model = GPT2LMHeadModel(
-    GPT2Config(
-        vocab_size=stats.vocab_size,
-        n_positions=32,
-        n_embd=32,
-        n_layer=2,
-        n_head=2,
-        bos_token_id=None,
-        eos_token_id=None,
-    )
-)
+model = gpt2_model(MiniGPTConfig(vocab_size=stats.vocab_size, n_embd=32, block_size=32))  # GPT2LMHeadModel
 apply_embeddings_(model, analytic_embeddings(stats, 32, "ppmi_svd"))  # GPT-2 ties wte and lm_head
 monitor = K0CosineMonitor(stats, every=10, top_n=200)
 with tempfile.TemporaryDirectory() as out:
     trainer = Trainer(
         model=model,
-        args=TrainingArguments(
-            output_dir=out,
-            max_steps=args.steps,
-            per_device_train_batch_size=8,
-            report_to=[],
-            use_cpu=True,
-            save_strategy="no",
-            logging_steps=10,
-        ),
-        train_dataset=dataset,
-        callbacks=[k0_cosine_callback(monitor)],
+        args=TrainingArguments(output_dir=out, max_steps=args.steps, per_device_train_batch_size=8, report_to=[],
+                               use_cpu=True, save_strategy="no", logging_steps=10),
+        train_dataset=[{"input_ids": b, "labels": b} for b in blocks],
     )
+    add_monitor(trainer, monitor, prefix="k0")
     trainer.train()
 for r in monitor.history:
     print(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from .embeddings import METHODS
@@ -19,6 +20,8 @@ SOURCE_HELP = (
 )
 # compare and verify set these per run themselves
 RUN_FIELDS = ("train.seed", "model.vocab_size")
+COMMON = argparse.ArgumentParser(add_help=False)
+COMMON.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def _stats(args: argparse.Namespace) -> None:
@@ -60,7 +63,8 @@ def _init(args: argparse.Namespace) -> None:
 def _compare(args: argparse.Namespace) -> None:
     from .experiments.compare import run_compare
 
-    run_compare(config_from_args(args.defaults, args, exclude=RUN_FIELDS), args.output)
+    config = replace(config_from_args(args.defaults, args, exclude=RUN_FIELDS), progress=not args.quiet)
+    run_compare(config, args.output, resume=args.resume)
     print(Path(args.output, "results.md").read_text())
     for name in ("results.json", "results.md", "loss.png", "k0_cosine.png", "logs/"):
         print(f"wrote {Path(args.output, name)}")
@@ -70,6 +74,7 @@ def _verify(args: argparse.Namespace) -> None:
     from .experiments.verify_mobius import run_verify
 
     config = config_from_args(VerifyConfig(), args, exclude=RUN_FIELDS + ("train.steps", "train.eval_every"))
+    config = replace(config, progress=not args.quiet)
     if args.quick:
         config = with_values(config, QUICK)
     report = run_verify(config, args.output)
@@ -80,9 +85,11 @@ def _verify(args: argparse.Namespace) -> None:
 
 
 def _add_compare(sub: argparse._SubParsersAction, name: str, defaults: CompareConfig, output: str, **kw: str) -> None:
-    p = sub.add_parser(name, formatter_class=HelpFormatter, **kw)
+    p = sub.add_parser(name, formatter_class=HelpFormatter, parents=[COMMON], **kw)
     add_config_options(p, defaults, exclude=RUN_FIELDS)
     p.add_argument("-o", "--output", default=output, help=f"output directory (default: {output})")
+    p.add_argument("--resume", action="store_true", help="keep the finished runs in the output directory and "
+                   "continue an interrupted one from its checkpoint")
     p.set_defaults(func=_compare, defaults=defaults)
 
 
@@ -94,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser(
         "stats",
+        parents=[COMMON],
         help="count co-occurrences of a corpus and save them",
         description="Tokenize SOURCE, build the vocabulary and count windowed co-occurrences into a .npz file.",
     )
@@ -140,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "verify",
         formatter_class=HelpFormatter,
+        parents=[COMMON],
         help="rerun every table of the MobiusKernel report with controls and verdicts",
         description="Train MiniGPTs with the report's settings and write DIR/report.md, report.json and plots: each "
         "table row with the claimed value, the measured mean ± sd, three controls (untrained model, W = I, random E) "

@@ -24,6 +24,7 @@ the equivalent ``tokenizers`` normaliser (:func:`normalizer`; a test pins the eq
 from __future__ import annotations
 
 import bz2
+import glob
 import gzip
 import lzma
 import re
@@ -89,7 +90,7 @@ def corpus_files(path: Path) -> list[Path]:
 
 
 def source_files(source: Any) -> list[Path] | None:
-    """The files a path-like or ``builtin:`` source reads, checked to exist; None for other sources."""
+    """The files a path-like, glob or ``builtin:`` source reads, checked to exist; None for other sources."""
     if not isinstance(source, (str, Path)):
         return None
     text = str(source)
@@ -97,6 +98,11 @@ def source_files(source: Any) -> list[Path] | None:
         return [builtin_path(text[len("builtin:") :])]
     if text.startswith("hf:"):
         return None
+    if any(ch in text for ch in "*?[") and not Path(text).exists():
+        files = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
+        if not files:
+            raise FileNotFoundError(f"no corpus file matches {text!r}")
+        return files
     return corpus_files(Path(text))
 
 
@@ -197,7 +203,10 @@ def hub_arguments(spec: str) -> tuple[str, str | None, str]:
 
 
 def _hub_documents(spec: str, text_column: str) -> Iterator[str]:
-    import datasets
+    try:
+        import datasets
+    except ImportError:
+        raise ImportError("hf: sources need the datasets package: pip install 'mobius-init[datasets]'") from None
 
     path, config, split = hub_arguments(spec)
     return _dataset_documents(datasets.load_dataset(path, config, split=split, streaming=True), text_column)
@@ -247,7 +256,8 @@ def read_corpus(
     """Documents of ``source`` as normalised strings; documents left empty are skipped.
 
     Args:
-        source: a file or directory path (plain, ``.gz``, ``.bz2``, ``.xz``); ``"builtin:lee"``;
+        source: a file or directory path (plain, ``.gz``, ``.bz2``, ``.xz``), or a glob pattern of files
+            (``"shards/*.txt.xz"``, read in sorted order); ``"builtin:lee"``;
             ``"hf:NAME[/CONFIG][:SPLIT]"`` (a Hugging Face hub dataset, needs network, e.g.
             ``"hf:wikitext/wikitext-2-raw-v1:train"``); a ``datasets.Dataset`` or
             ``IterableDataset``; or any iterable of ``str``.

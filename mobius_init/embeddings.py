@@ -8,6 +8,9 @@ Every analytic init and every Res2Vec embedding comes from the builders here:
 * ``mobius``: the MobiusKernel pipeline (circulant W from the derived k0, Fourier-basis E).
 
 :func:`random_control` is the "fresh random embedding" control of every diagnostic, defined once.
+Two controls separate what an analytic init carries (:data:`CONTROLS`): ``random_rownorm`` keeps its
+per-row norms with random directions; ``shuffled`` keeps its rows (spectrum and norms) but gives them
+to the wrong token ids. :func:`unigram_log_probs` is the output-bias control for frequency.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from .spectral import randomized_svd, sparse_plus_constant_eigenpairs
 from .stats import CorpusStats
 
 METHODS = ("random", "mobius", "ppmi_svd", "mstar")
+CONTROLS = ("random_rownorm", "shuffled")
 RANDOM_STD = 0.02  # the usual GPT initialization
 # Torch generator streams no model init uses, so a control never equals the run's own init.
 _CONTROL_STREAM = 0x5EEDC0DE
@@ -107,6 +111,25 @@ def mobius_embeddings(stats: CorpusStats, dim: int, epsilon: float = 0.003, k0_m
     return circulant_embeddings(reconstruct_w_row(D, k0), dim)
 
 
+def rownorm_control(E: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Gaussian directions with the per-row norms of ``E`` (rows of norm 0 stay 0); seeded."""
+    G = np.random.default_rng([seed, 1]).standard_normal(E.shape)
+    norms = np.linalg.norm(E, axis=1, keepdims=True)
+    return G / np.linalg.norm(G, axis=1, keepdims=True) * norms
+
+
+def shuffled_control(E: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The rows of ``E`` permuted among token ids (seeded): same spectrum and row norms, wrong tokens."""
+    return E[np.random.default_rng([seed, 2]).permutation(len(E))]
+
+
+def unigram_log_probs(counts: np.ndarray) -> np.ndarray:
+    """``log p(token)`` with add-one smoothing (float32): an output bias that makes an untrained model
+    predict the unigram distribution."""
+    counts = np.asarray(counts, dtype=np.float64)
+    return np.log((counts + 1.0) / (counts.sum() + len(counts))).astype(np.float32)
+
+
 def analytic_embeddings(
     stats: CorpusStats,
     dim: int,
@@ -114,18 +137,22 @@ def analytic_embeddings(
     scale: str | float | None = "match",
     seed: int = 0,
     *,
+    control: str | None = None,
     epsilon: float = 0.003,
     k0_method: str = "auto",
 ) -> torch.Tensor:
     """An embedding matrix (``torch.float32``, V x dim) for the statistics' vocabulary.
 
-    Methods: :data:`METHODS` (module docstring). ``scale="match"`` multiplies the whole matrix by one
+    Methods: :data:`METHODS`; ``control`` (:data:`CONTROLS`) replaces the result by a control built
+    from it with the same seed (module docstring). ``scale="match"`` multiplies the whole matrix by one
     factor so that its root-mean-square entry, i.e. the quadratic mean of its per-row RMS, equals that
     of the ``random`` init drawn with the same seed (~0.02); a float sets that RMS directly; ``None``
     leaves E as computed. Deterministic for a seed.
     """
     if method not in METHODS:
         raise ValueError(f"unknown init method {method!r}; choose one of {', '.join(METHODS)}")
+    if control not in (None, *CONTROLS):
+        raise ValueError(f"unknown control {control!r}; choose one of {', '.join(CONTROLS)}")
     V = stats.vocab_size
     _check_dim(dim, V)
     if method == "random":
@@ -136,6 +163,8 @@ def analytic_embeddings(
         E = ppmi_svd_embeddings(stats, dim, seed=seed)
     else:
         E = mstar_embeddings(stats, dim, seed=seed)
+    if control is not None:
+        E = (rownorm_control if control == "random_rownorm" else shuffled_control)(E, seed)
     if scale is not None:
         target = rms(random_embeddings(V, dim, seed)) if scale == "match" else float(scale)
         if not (np.isfinite(target) and target > 0):

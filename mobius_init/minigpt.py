@@ -127,6 +127,9 @@ class MiniGPT(nn.Module):
     def get_output_embeddings(self) -> nn.Linear:
         return self.lm_head
 
+    def set_output_embeddings(self, head: nn.Linear) -> None:
+        self.lm_head = head
+
     def forward(
         self, idx: torch.Tensor, targets: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -1,4 +1,13 @@
-"""K0CosineMonitor: the MobiusKernel convergence diagnostic, always reported beside its controls."""
+"""Monitors: diagnostics computed during training, every report beside its controls.
+
+* :class:`K0CosineMonitor`: what the MobiusKernel report uses as a convergence signal (measured here
+  not to be one; kept, labelled, with its controls);
+* :class:`ConvergenceMonitor`: candidate diagnostics from the training loss and the embedding
+  (:mod:`mobius_init.convergence`), validated against remaining loss by ``benchmarks/bench_convergence.py``.
+
+Both are :func:`mobius_init.train` callbacks, work from any loop with ``check(model_or_E, step)``, and
+plug into a ``transformers.Trainer`` or Lightning through ``mobius_init.integrations``.
+"""
 
 from __future__ import annotations
 
@@ -8,76 +17,47 @@ from typing import Any
 import numpy as np
 import torch
 
+from . import convergence
 from .embeddings import random_control, rms
 from .kernel import derive_k0_variants, guarded_fft2, kernel_quantities
 from .stats import CorpusStats
 from .training import Callback
 from .weights import input_embedding_parameter
 
+DENSE_WARN_BYTES = 2 * 2**30  # a dense N x N path larger than this warns with its size
 
-class K0CosineMonitor(Callback):
-    """Measure, from a model's tied embedding ``E``, what the MobiusKernel report uses as a
-    convergence signal, and the same for two controls.
 
-    At each check: ``W = E Eᵀ`` over the ``top_n`` most frequent ids (all when None), the empirical
-    kernel ``K = real(IFFT2(FFT2(W) / FFT2(D)))``, and ``k0_cos_eigh`` / ``k0_cos_fft`` = cos(K[0],
-    derived k0) for both derivations, ``circulant_score(K)``, ``cos_W_I`` = cos(W, I) (Frobenius),
-    ``offdiag_energy`` = share of ||W||² off the diagonal. The derived k0 and ``FFT2(D)`` are computed
-    once. Every report also holds ``control_initial_*`` (the model's own embedding when training
-    started) and ``control_random_*`` (:func:`random_control` of the same shape and RMS, seeded):
-    a value that an untrained or random embedding also reaches says nothing about convergence.
+class Monitor(Callback):
+    """Every ``every`` steps, :meth:`measure` the model's tied embedding and report it with the same
+    quantities for two controls: ``control_initial_*`` (the embedding when training started) and
+    ``control_random_*`` (:func:`random_control` of its shape and RMS, from a generator no init uses)."""
 
-    Use it as a ``mobius_init.train`` callback (``every`` steps), from any loop with
-    :meth:`check`, or with ``transformers`` through ``mobius_init.integrations.hf``.
-    """
-
-    def __init__(
-        self, stats: CorpusStats, every: int = 1000, top_n: int | None = None, epsilon: float = 0.003, seed: int = 0
-    ) -> None:
+    def __init__(self, every: int = 1000, seed: int = 0) -> None:
         if every < 1:
             raise ValueError(f"every must be >= 1, got {every}")
-        n = stats.vocab_size if top_n is None else top_n
-        if not 2 <= n <= stats.vocab_size:
-            raise ValueError(f"top_n must lie in [2, {stats.vocab_size}] (the vocabulary), got {top_n}")
-        self.every, self.epsilon, self.seed = every, epsilon, seed
-        self.vocab_size = stats.vocab_size
-        self.ids = torch.as_tensor(stats.vocab.top_ids(n))
-        t0 = time.perf_counter()
-        D = stats.restrict(n).D().toarray()
-        self.k0 = derive_k0_variants(D, epsilon)  # both variants from one eigendecomposition
-        self.F = guarded_fft2(D)
-        self.setup_seconds = time.perf_counter() - t0
+        self.every, self.seed = every, seed
         self.seconds = 0.0  # time spent in checks, for overhead reports
-        self.controls: dict[str, dict[str, float]] = {}
-        self.history: list[dict[str, Any]] = []
+        self.reset()
 
-    def measure(self, E: torch.Tensor | np.ndarray) -> dict[str, float]:
-        """The five quantities for an embedding matrix ``E`` (vocab_size x d)."""
-        E = torch.as_tensor(E).detach()
-        if E.ndim != 2 or E.shape[0] != self.vocab_size:
-            raise ValueError(
-                f"vocabulary size mismatch: the embedding has shape {tuple(E.shape)}, the statistics have "
-                f"{self.vocab_size} ids"
-            )
-        return kernel_quantities(E[self.ids].double().cpu().numpy(), self.F, self.k0)
+    def measure(self, E: np.ndarray) -> dict[str, float]:
+        raise NotImplementedError
 
     def reset(self) -> None:
         """Forget the controls and the history (a new training run starts)."""
-        self.controls = {}
-        self.history = []
+        self.controls: dict[str, dict[str, float]] = {}
+        self.history: list[dict[str, Any]] = []
 
-    def start(self, E0: torch.Tensor | np.ndarray) -> None:
+    def start(self, E0: np.ndarray) -> None:
         """Fix the controls from the initial embedding ``E0``."""
-        t0 = time.perf_counter()
-        E0 = torch.as_tensor(E0).detach().double().cpu()
+        self.E0 = E0
         self.controls["initial"] = self.measure(E0)
-        self.controls["random"] = self.measure(random_control(tuple(E0.shape), rms(E0.numpy()), self.seed))
-        self.seconds += time.perf_counter() - t0
+        self.controls["random"] = self.measure(random_control(E0.shape, rms(E0), self.seed))
 
-    def check(self, model_or_E: Any, step: int) -> dict[str, float]:
+    def check(self, model_or_E: Any, step: int) -> dict[str, Any]:
         """Measure now; returns (and records) the report with its controls."""
         t0 = time.perf_counter()
         E = model_or_E if isinstance(model_or_E, (torch.Tensor, np.ndarray)) else input_embedding_parameter(model_or_E)
+        E = torch.as_tensor(E).detach().double().cpu().numpy()
         if not self.controls:
             self.start(E)
         report: dict[str, Any] = {"step": step, **self.measure(E)}
@@ -87,7 +67,15 @@ class K0CosineMonitor(Callback):
         self.seconds += time.perf_counter() - t0
         return report
 
-    # --- mobius_init.train callback protocol
+    def state_dict(self) -> dict[str, Any]:
+        return {"controls": self.controls, "history": self.history, "seconds": self.seconds,
+                "E0": getattr(self, "E0", None)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.controls, self.history, self.seconds = state["controls"], state["history"], state["seconds"]
+        self.E0 = state["E0"]
+
+    # --- mobius_init.train callback hooks
     def on_train_start(self, model: Any, step: int, metrics: dict[str, Any]) -> None:
         self.reset()
         metrics.update(self.check(model, step))
@@ -99,3 +87,165 @@ class K0CosineMonitor(Callback):
     def on_train_end(self, model: Any, step: int, metrics: dict[str, Any]) -> None:
         if not self.history or self.history[-1]["step"] != step:
             metrics.update(self.check(model, step))
+
+
+class K0CosineMonitor(Monitor):
+    """The MobiusKernel report's convergence signal, with its controls (measured not to signal
+    convergence: see the README).
+
+    At each check: ``W = E Eᵀ`` over the ``top_n`` most frequent ids, the empirical kernel
+    ``K = real(IFFT2(FFT2(W) / FFT2(D)))``, and ``k0_cos_eigh`` / ``k0_cos_fft`` = cos(K[0], derived
+    k0) for both derivations, ``circulant_score(K)``, ``cos_W_I`` = cos(W, I) (Frobenius) and
+    ``offdiag_energy`` = share of ||W||² off the diagonal (:func:`kernel.kernel_quantities`). The derived
+    k0 and ``FFT2(D)`` are computed once. ``top_n=None`` uses every id, with dense V x V arrays (a
+    warning gives their size when they exceed 2 GiB).
+    """
+
+    def __init__(
+        self, stats: CorpusStats, every: int = 1000, top_n: int | None = 1024, epsilon: float = 0.003, seed: int = 0
+    ) -> None:
+        n = stats.vocab_size if top_n is None else min(top_n, stats.vocab_size)
+        if n < 2:
+            raise ValueError(f"top_n must be at least 2 (ids monitored), got {top_n}")
+        dense = 4 * n * n * 16  # D, its eigenvectors, FFT2(D) (complex) and W at once, roughly
+        if dense > DENSE_WARN_BYTES:
+            import warnings
+
+            warnings.warn(f"K0CosineMonitor over {n:,} ids holds dense {n:,} x {n:,} arrays: about "
+                          f"{dense / 2**30:.0f} GiB; pass top_n (e.g. 1024) to bound it", ResourceWarning,
+                          stacklevel=2)
+        super().__init__(every, seed)
+        self.epsilon, self.vocab_size = epsilon, stats.vocab_size
+        self.ids = stats.vocab.top_ids(n)
+        t0 = time.perf_counter()
+        D = stats.restrict(n).D().toarray()
+        self.k0 = derive_k0_variants(D, epsilon)  # both variants from one eigendecomposition
+        self.F = guarded_fft2(D)
+        self.setup_seconds = time.perf_counter() - t0
+
+    def measure(self, E: np.ndarray) -> dict[str, float]:
+        """The five quantities of :func:`kernel.kernel_quantities` for ``E`` (vocab_size x d)."""
+        E = np.asarray(E)
+        if E.ndim != 2 or E.shape[0] != self.vocab_size:
+            raise ValueError(
+                f"vocabulary size mismatch: the embedding has shape {tuple(E.shape)}, the statistics have "
+                f"{self.vocab_size} ids"
+            )
+        return kernel_quantities(np.asarray(E[self.ids], dtype=np.float64), self.F, self.k0)
+
+
+LOSS_DIAGNOSTICS = ("loss_fit_remaining", "loss_fit_fraction", "loss_slope")
+EMBEDDING_DIAGNOSTICS = ("relative_change", "spectral_distance_init", "rand_distance", "effective_rank", "esd_alpha")
+CANDIDATES = LOSS_DIAGNOSTICS + EMBEDDING_DIAGNOSTICS
+
+
+class ConvergenceMonitor(Monitor):
+    """Candidate convergence diagnostics (:data:`CANDIDATES`, definitions in :mod:`convergence`).
+
+    Loss diagnostics read the training losses given to :meth:`observe_loss` (done automatically as a
+    :func:`mobius_init.train` callback, from a ``transformers.Trainer``'s logged loss, or from
+    Lightning's step outputs); embedding diagnostics read the tied embedding and its initial value.
+    Every report carries the embedding diagnostics of the two controls (``control_initial_*``,
+    ``control_random_*``) and, when ``total_steps`` is given, ``control_step_fraction``: a diagnostic
+    that says no more than how far through the schedule a run is, is no better than that number.
+    """
+
+    def __init__(
+        self,
+        every: int = 1000,
+        diagnostics: tuple[str, ...] = CANDIDATES,
+        *,
+        total_steps: int | None = None,
+        window: int = 50,
+        seed: int = 0,
+    ) -> None:
+        unknown = set(diagnostics) - set(CANDIDATES)
+        if unknown:
+            raise ValueError(f"unknown diagnostic(s) {sorted(unknown)}; choose from {', '.join(CANDIDATES)}")
+        self.diagnostics, self.total_steps, self.window = tuple(diagnostics), total_steps, window
+        self.setup_seconds = 0.0
+        super().__init__(every, seed)
+
+    def reset(self) -> None:
+        super().reset()
+        self.loss_steps: list[int] = []
+        self.losses: list[float] = []
+
+    def observe_loss(self, step: int, loss: float) -> None:
+        """Record a training loss (every step, or the mean over a logging interval)."""
+        self.loss_steps.append(int(step))
+        self.losses.append(float(loss))
+
+    def measure(self, E: np.ndarray, E0: np.ndarray | None = None, steps: Any = None, losses: Any = None
+                ) -> dict[str, float]:
+        """The configured diagnostics for ``E`` given the initial embedding ``E0`` and the training losses
+        so far (``steps``, ``losses``; default: what the monitor observed)."""
+        E0 = getattr(self, "E0", E) if E0 is None else E0
+        steps = self.loss_steps if steps is None else steps
+        losses = self.losses if losses is None else losses
+        out: dict[str, float] = {}
+        if set(self.diagnostics) & set(LOSS_DIAGNOSTICS):
+            fit = convergence.fit_loss_curve(steps, losses, self.window) if len(steps) else None
+            nan = float("nan")
+            out["loss_fit_remaining"] = fit.predicted_remaining if fit else nan
+            out["loss_fit_fraction"] = fit.fraction_achieved if fit else nan
+            out["loss_slope"] = convergence.loss_slope(steps, losses) if len(steps) else nan
+        E = np.asarray(E, dtype=np.float64)
+        values = {
+            "relative_change": lambda: convergence.relative_change(E, E0),
+            "spectral_distance_init": lambda: convergence.spectral_distance(E, E0),
+            "rand_distance": lambda: convergence.rand_distance(E, self.seed),
+            "effective_rank": lambda: convergence.effective_rank(E),
+            "esd_alpha": lambda: convergence.esd_alpha(E),
+        }
+        out.update({name: values[name]() for name in self.diagnostics if name in values})
+        return {name: out[name] for name in self.diagnostics}
+
+    def start(self, E0: np.ndarray) -> None:
+        self.E0 = E0
+        embedding = [d for d in self.diagnostics if d in EMBEDDING_DIAGNOSTICS]
+        for name, E in (("initial", E0), ("random", random_control(E0.shape, rms(E0), self.seed))):
+            measured = self.measure(E, E0, [], [])
+            self.controls[name] = {d: measured[d] for d in embedding}
+
+    def check(self, model_or_E: Any, step: int) -> dict[str, Any]:
+        report = super().check(model_or_E, step)
+        if self.total_steps:
+            report["control_step_fraction"] = step / self.total_steps
+        return report
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "loss_steps": self.loss_steps, "losses": self.losses}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.loss_steps, self.losses = state["loss_steps"], state["losses"]
+
+    def on_step_end(self, model: Any, step: int, metrics: dict[str, Any]) -> None:
+        if "train_loss" in metrics:
+            self.observe_loss(step, metrics["train_loss"])
+        super().on_step_end(model, step, metrics)
+
+
+class EmbeddingSnapshots(Callback):
+    """Keeps copies of the tied input embedding (``dtype``, on the CPU) at step 0 and at ``steps``;
+    its state survives a resumed run."""
+
+    def __init__(self, steps: set[int], dtype: type = np.float32) -> None:
+        self.steps, self.dtype, self.E = set(steps), dtype, {}
+
+    def _copy(self, model: Any) -> np.ndarray:
+        return input_embedding_parameter(model).detach().cpu().numpy().astype(self.dtype, copy=True)
+
+    def on_train_start(self, model: Any, step: int, metrics: dict[str, Any]) -> None:
+        self.E = {0: self._copy(model)}
+
+    def on_step_end(self, model: Any, step: int, metrics: dict[str, Any]) -> None:
+        if step in self.steps:
+            self.E[step] = self._copy(model)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"E": self.E}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.E = state["E"]

@@ -74,6 +74,7 @@ def add_config_options(parser: argparse.ArgumentParser, config: Any, *, exclude:
     exclude = set(exclude)
     groups: dict[str, argparse._ArgumentGroup] = {}
     seen: set[str] = set()
+    flags: dict[str, str] = {}
     for dotted, f, owner, hint in _cli_fields(config, exclude):
         if f.name in seen:
             raise ValueError(f"two settings are both called {f.name!r}; exclude one ({dotted})")
@@ -92,7 +93,10 @@ def add_config_options(parser: argparse.ArgumentParser, config: Any, *, exclude:
             if f.metadata.get("choices"):
                 kwargs["choices"] = (*f.metadata["choices"], *((None,) if optional else ()))
                 kwargs["metavar"] = "{" + ",".join(map(str, f.metadata["choices"])) + "}"
-        target.add_argument(flag(f.name), **kwargs)
+        option = flag(f.metadata.get("flag") or f.name)
+        target.add_argument(option, **kwargs)
+        flags[f.name] = option
+    parser.set_defaults(option_flags=flags)
 
 
 def config_from_args(config: Any, args: argparse.Namespace, *, exclude: Iterable[str] = ()) -> Any:
@@ -127,7 +131,8 @@ def run_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> 
     try:
         args.func(args)
     except InvalidSetting as exc:
-        print(f"{parser.prog} {args.command}: error: {flag(exc.field)} {exc.problem}", file=sys.stderr)
+        option = getattr(args, "option_flags", {}).get(exc.field, flag(exc.field))
+        print(f"{parser.prog} {args.command}: error: {option} {exc.problem}", file=sys.stderr)
         return 2
     except (ValueError, TypeError, KeyError, OSError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc

@@ -21,9 +21,11 @@ def setting(
     choices: Sequence[Any] | None = None,
     factory: Any = dataclasses.MISSING,
     cli: bool = True,
+    flag: str | None = None,
 ) -> Any:
-    """A dataclass field with its help text (and allowed values); ``cli=False`` keeps it off the command line."""
-    metadata = {"help": help, "choices": tuple(choices) if choices else None, "cli": cli}
+    """A dataclass field with its help text (and allowed values); ``cli=False`` keeps it off the command
+    line; ``flag`` names its option when the field's own name would be ambiguous there."""
+    metadata = {"help": help, "choices": tuple(choices) if choices else None, "cli": cli, "flag": flag}
     if factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)

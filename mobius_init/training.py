@@ -1,45 +1,118 @@
-"""A small, seeded training loop for language models over a token stream, with callbacks."""
+"""A seeded training loop for language models over a token stream: any device, a learning-rate
+schedule, callbacks, and checkpoints a run resumes from bit-identically (on CPU).
+
+Works with MiniGPT (``model(idx, targets) -> (logits, loss)``) and with Hugging Face causal LMs
+(``model(input_ids=...).logits``; the loss is computed here the same way for both).
+"""
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .settings import check_positive, setting
+from .settings import InvalidSetting, check_positive, setting
+
+SCHEDULES = ("cosine", "constant")
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 @dataclass
 class TrainConfig:
-    """Training: optimizer, schedule, evaluation and checkpoints."""
+    """Training: optimizer, schedule, device, evaluation and checkpoints."""
 
     steps: int = setting(1000, "optimizer steps")
     batch_size: int = setting(16, "blocks per step")
-    lr: float = setting(3e-4, "AdamW learning rate")
+    lr: float = setting(3e-4, "AdamW peak learning rate")
     weight_decay: float = setting(0.01, "AdamW weight decay (matrices only)")
+    schedule: str = setting("cosine", "learning rate: linear warmup then cosine decay to min_lr_ratio x lr, or "
+                            "constant", choices=SCHEDULES)
+    warmup_steps: int | None = setting(None, "steps of linear warmup (default: 2%% of the steps for cosine, 0 "
+                                       "for constant)")
+    min_lr_ratio: float = setting(0.1, "the cosine schedule's final learning rate, as a fraction of lr")
     eval_every: int = setting(100, "steps between validations (also at the first and last step)")
     eval_blocks: int = setting(64, "validation blocks, evenly spaced over the validation ids")
     grad_clip: float | None = setting(1.0, "largest gradient norm ('none': no clipping)")
     seed: int = setting(0, "seed of the run's data order and dropout")
-    log_path: str | None = setting(None, "JSONL file of every validation's metrics", cli=False)
-    checkpoint_path: str | None = setting(None, "model state written at each validation with a finite loss", cli=False)
+    device: str = setting("auto", "cpu, cuda, cuda:N, mps, or auto (CUDA when available)")
+    precision: str = setting("auto", "auto (bf16 autocast on CUDA, fp32 elsewhere), fp32 or bf16", choices=PRECISIONS)
+    log_path: str | None = setting(None, "JSONL file: every validation and every callback report", cli=False)
+    checkpoint_path: str | None = setting(None, "where the run's full state is written at each validation", cli=False)
+    resume: bool = setting(False, "continue from checkpoint_path when it exists", cli=False)
     progress: bool = setting(True, "show a progress bar", cli=False)
+    desc: str = setting("train", "label of the progress bar", cli=False)
 
     def __post_init__(self) -> None:
         check_positive(self, "steps", "batch_size", "eval_every", "eval_blocks")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise InvalidSetting("lr", f"must be a positive number, got {self.lr}")
+        if self.warmup_steps is not None and not 0 <= self.warmup_steps < self.steps:
+            raise InvalidSetting(
+                "warmup_steps", f"({self.warmup_steps}) must be >= 0 and shorter than the run ({self.steps} steps)"
+            )
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise InvalidSetting("min_lr_ratio", f"must lie in [0, 1], got {self.min_lr_ratio}")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise InvalidSetting("grad_clip", f"must be positive or none, got {self.grad_clip}")
+        if self.schedule not in SCHEDULES:
+            raise InvalidSetting("schedule", f"must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if self.precision not in PRECISIONS:
+            raise InvalidSetting("precision", f"must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        resolve_device(self.device)  # an unavailable device fails here, before any data is read
+
+    @property
+    def warmup(self) -> int:
+        """Warmup steps in effect."""
+        if self.warmup_steps is not None:
+            return self.warmup_steps
+        return max(1, round(0.02 * self.steps)) if self.schedule == "cosine" else 0
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; anything else must exist on this machine."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise InvalidSetting("device", f"{device!r} is not a device; use cpu, cuda, cuda:N, mps or auto") from None
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InvalidSetting("device", f"{device!r} is not available on this machine (no CUDA); use cpu or auto")
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise InvalidSetting("device", f"{device!r} is not available: this machine has "
+                                 f"{torch.cuda.device_count()} CUDA device(s)")
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise InvalidSetting("device", f"{device!r} is not available on this machine; use cpu or auto")
+    return resolved
+
+
+def lr_multiplier(config: TrainConfig, completed: int) -> float:
+    """The learning rate of update ``completed + 1`` as a fraction of ``config.lr``."""
+    warmup = config.warmup
+    if completed < warmup:
+        return (completed + 1) / warmup
+    if config.schedule == "constant":
+        return 1.0
+    progress = (completed - warmup) / max(1, config.steps - 1 - warmup)
+    return config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
 
 class Callback:
     """Hooks :func:`train` calls; subclass and override any of them. ``metrics`` is the dict of the
     current step (``step``, ``train_loss``, and ``val_loss`` at evaluations); keys a callback adds
-    to it are kept in the run's history and JSONL log."""
+    to it are kept in the run's history and JSONL log. A callback with state to keep across a
+    resumed run implements ``state_dict``/``load_state_dict``."""
 
     def on_train_start(self, model: torch.nn.Module, step: int, metrics: dict[str, Any]) -> None:
         """Before the first step (``step`` is 0)."""
@@ -53,6 +126,12 @@ class Callback:
     def on_train_end(self, model: torch.nn.Module, step: int, metrics: dict[str, Any]) -> None:
         """After the last step."""
 
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or Inf; the last good checkpoint (if any) is left untouched."""
@@ -60,14 +139,32 @@ class TrainingDiverged(RuntimeError):
 
 @dataclass
 class TrainResult:
-    history: list[dict[str, Any]] = field(default_factory=list)  # one entry per validation
+    history: list[dict[str, Any]] = field(default_factory=list)  # validations and callback reports
+    train_losses: list[float] = field(default_factory=list)  # every step's training loss
     seconds: float = 0.0
     final_val_loss: float = math.nan
 
 
-def _as_stream(
-    ids: Sequence[int] | np.ndarray | torch.Tensor, name: str, block_size: int, vocab_size: int
-) -> torch.Tensor:
+def model_dims(model: torch.nn.Module) -> tuple[int, int]:
+    """``(context length, vocabulary size)`` of MiniGPT or a Hugging Face causal LM."""
+    config = getattr(model, "config", None)
+    block = next((getattr(config, n) for n in ("block_size", "n_positions", "max_position_embeddings")
+                  if getattr(config, n, None)), None)
+    vocab = getattr(config, "vocab_size", None)
+    if block is None or vocab is None:
+        raise TypeError(f"{type(model).__name__} has no config with a context length and vocab_size")
+    return int(block), int(vocab)
+
+
+def _loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean next-token cross-entropy; Hugging Face models (their config has a ``model_type``) give logits."""
+    if not hasattr(getattr(model, "config", None), "model_type"):
+        return model(x, y)[1]
+    logits = model(input_ids=x).logits
+    return F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1))
+
+
+def _as_stream(ids: Sequence[int] | np.ndarray | torch.Tensor, name: str, block_size: int, vocab_size: int) -> torch.Tensor:
     stream = torch.as_tensor(np.asarray(ids), dtype=torch.long).flatten()
     if len(stream) < block_size + 1:
         raise ValueError(
@@ -86,15 +183,80 @@ def _call(callbacks: Sequence[Callback], hook: str, model: torch.nn.Module, step
             method(model, step, metrics)
 
 
-def _evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> float:
-    model.eval()
-    total = 0.0
-    with torch.no_grad():
-        for i in range(0, len(x), batch_size):
-            _, loss = model(x[i : i + batch_size], y[i : i + batch_size])
-            total += float(loss) * len(x[i : i + batch_size])
-    model.train()
-    return total / len(x)
+class _Run:
+    """The moving parts of one run: device, data, optimizer, schedule, generators, log."""
+
+    def __init__(self, model: torch.nn.Module, train_ids: Any, val_ids: Any, config: TrainConfig) -> None:
+        self.config, self.model = config, model
+        self.device = resolve_device(config.device)
+        self.block, vocab = model_dims(model)
+        self.train_stream = _as_stream(train_ids, "train_ids", self.block, vocab)
+        val_stream = _as_stream(val_ids, "val_ids", self.block, vocab)
+        n_val = min(config.eval_blocks, len(val_stream) - self.block)
+        starts = np.unique(np.linspace(0, len(val_stream) - self.block - 1, num=n_val).astype(int))
+        self.offsets = torch.arange(self.block)
+        idx = torch.as_tensor(starts)[:, None] + self.offsets
+        self.val_x, self.val_y = val_stream[idx].to(self.device), val_stream[idx + 1].to(self.device)
+        use_bf16 = config.precision == "bf16" or (config.precision == "auto" and self.device.type == "cuda")
+        self.autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_bf16)
+        model.to(self.device)
+        torch.manual_seed(config.seed)
+        self.generator = torch.Generator().manual_seed(config.seed)
+        params = list(model.named_parameters())
+        self.optimizer = torch.optim.AdamW(
+            [{"params": [p for _, p in params if p.dim() >= 2], "weight_decay": config.weight_decay},
+             {"params": [p for _, p in params if p.dim() < 2], "weight_decay": 0.0}],
+            lr=config.lr,
+        )
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda i: lr_multiplier(config, i))
+
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        start = torch.randint(0, len(self.train_stream) - self.block, (self.config.batch_size,), generator=self.generator)
+        idx = start[:, None] + self.offsets
+        return (self.train_stream[idx].to(self.device, non_blocking=True),
+                self.train_stream[idx + 1].to(self.device, non_blocking=True))
+
+    def evaluate(self) -> float:
+        self.model.eval()
+        total, n, size = 0.0, len(self.val_x), self.config.batch_size
+        with torch.no_grad(), self.autocast:
+            for i in range(0, n, size):
+                total += float(_loss(self.model, self.val_x[i : i + size], self.val_y[i : i + size])) * len(
+                    self.val_x[i : i + size])
+        self.model.train()
+        return total / n
+
+    def state(self, step: int, result: TrainResult, elapsed: float, callbacks: Sequence[Any]) -> dict[str, Any]:
+        cuda = torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None
+        return {
+            "step": step, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(), "rng_torch": torch.get_rng_state(), "rng_cuda": cuda,
+            "rng_batches": self.generator.get_state(), "history": result.history,
+            "train_losses": result.train_losses, "seconds": elapsed, "train_config": asdict(self.config),
+            "callbacks": [cb.state_dict() if hasattr(cb, "state_dict") else {} for cb in callbacks],
+        }
+
+    def restore(self, state: dict[str, Any], result: TrainResult, callbacks: Sequence[Any]) -> int:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng_torch"])
+        if state["rng_cuda"] is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
+        self.generator.set_state(state["rng_batches"])
+        result.history[:] = state["history"]
+        result.train_losses[:] = state["train_losses"]
+        for cb, cb_state in zip(callbacks, state["callbacks"], strict=True):
+            if hasattr(cb, "load_state_dict"):
+                cb.load_state_dict(cb_state)
+        return int(state["step"])
+
+
+def _save_atomic(obj: Any, path: str) -> None:
+    """Write to a temporary file beside ``path``, then rename: an interrupted write never corrupts it."""
+    tmp = f"{path}.partial"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
 
 
 def train(
@@ -104,72 +266,76 @@ def train(
     config: TrainConfig,
     callbacks: Sequence[Callback] = (),
 ) -> TrainResult:
-    """Train ``model`` (``model(idx, targets) -> (logits, loss)`` with ``model.config.block_size``
-    and ``vocab_size``) on random contiguous blocks of ``train_ids`` with AdamW.
+    """Train ``model`` on random contiguous blocks of ``train_ids`` with AdamW and the configured schedule.
 
-    Deterministic on CPU for a seed: batches come from a ``torch.Generator`` seeded with
-    ``config.seed`` and dropout from ``torch.manual_seed(config.seed)``. Raises
-    :class:`TrainingDiverged` on a non-finite loss.
+    The model is moved to ``config.device`` and each batch to the model's device. Deterministic on CPU
+    for a seed: batches come from a CPU ``torch.Generator`` seeded with ``config.seed`` and dropout from
+    ``torch.manual_seed(config.seed)``. With ``checkpoint_path`` the run's whole state (model,
+    optimizer, schedule, generators, history, callbacks) is written atomically at each validation;
+    ``resume=True`` continues from it, bit-identically to an uninterrupted run on CPU. The JSONL log
+    gets every validation and every callback report. Raises :class:`TrainingDiverged` on a non-finite loss.
     """
-    T, V = model.config.block_size, model.config.vocab_size
-    train_stream = _as_stream(train_ids, "train_ids", T, V)
-    val_stream = _as_stream(val_ids, "val_ids", T, V)
-    starts = np.linspace(0, len(val_stream) - T - 1, num=min(config.eval_blocks, len(val_stream) - T)).astype(int)
-    starts = np.unique(starts)
-    offsets = torch.arange(T)
-    val_x = val_stream[torch.as_tensor(starts)[:, None] + offsets]
-    val_y = val_stream[torch.as_tensor(starts)[:, None] + offsets + 1]
-
-    torch.manual_seed(config.seed)
-    generator = torch.Generator().manual_seed(config.seed)
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=config.lr,
-    )
-    log = open(config.log_path, "w") if config.log_path else None  # noqa: SIM115 (closed below)
+    run = _Run(model, train_ids, val_ids, config)
     result = TrainResult()
-    t0 = time.perf_counter()
+    start_step, t_before = 0, 0.0
+    resuming = config.resume and config.checkpoint_path and Path(config.checkpoint_path).is_file()
+    if resuming:
+        state = torch.load(config.checkpoint_path, map_location=run.device, weights_only=False)
+        start_step = run.restore(state, result, callbacks)
+        t_before = state["seconds"]
+    log = open(config.log_path, "w") if config.log_path else None  # noqa: SIM115 (closed below)
+    if log:  # a resumed run's log is rewritten from its checkpoint, so no entry appears twice
+        log.writelines(json.dumps(entry) + "\n" for entry in result.history)
+    t0 = time.perf_counter() - t_before
     model.train()
     try:
-        metrics: dict[str, Any] = {"step": 0, "val_loss": _evaluate(model, val_x, val_y, config.batch_size)}
-        _call(callbacks, "on_train_start", model, 0, metrics)
-        _call(callbacks, "on_eval", model, 0, metrics)
-        _record(result, metrics, log, t0)
-        bar = tqdm(range(1, config.steps + 1), desc="train", disable=not config.progress)
+        if not resuming:
+            metrics: dict[str, Any] = {"step": 0, "val_loss": run.evaluate()}
+            _call(callbacks, "on_train_start", model, 0, metrics)
+            _call(callbacks, "on_eval", model, 0, metrics)
+            _record(result, metrics, log, t0)
+        since_eval: list[float] = []
+        bar = tqdm(range(start_step + 1, config.steps + 1), desc=config.desc, disable=not config.progress,
+                   initial=start_step, total=config.steps)
         for step in bar:
-            start = torch.randint(0, len(train_stream) - T, (config.batch_size,), generator=generator)
-            x = train_stream[start[:, None] + offsets]
-            y = train_stream[start[:, None] + offsets + 1]
-            _, loss = model(x, y)
+            x, y = run.batch()
+            with run.autocast:
+                loss = _loss(model, x, y)
             if not torch.isfinite(loss):
                 raise TrainingDiverged(
                     f"the training loss became {loss.item()} at step {step}; the last good checkpoint "
                     f"({config.checkpoint_path or 'none requested'}) was kept. Try a lower lr."
                 )
-            optimizer.zero_grad(set_to_none=True)
+            run.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip is not None:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
-            metrics = {"step": step, "train_loss": loss.item()}
+            run.optimizer.step()
+            run.scheduler.step()
+            result.train_losses.append(loss.item())
+            since_eval.append(result.train_losses[-1])
+            metrics = {"step": step, "train_loss": result.train_losses[-1]}
             _call(callbacks, "on_step_end", model, step, metrics)
-            if step % config.eval_every == 0 or step == config.steps:
-                metrics["val_loss"] = _evaluate(model, val_x, val_y, config.batch_size)
+            evaluate = step % config.eval_every == 0 or step == config.steps
+            if evaluate:
+                metrics["val_loss"] = run.evaluate()
+                metrics["train_loss"] = float(np.mean(since_eval))  # mean since the last validation
+                metrics["lr"] = run.optimizer.param_groups[0]["lr"]
+                since_eval = []
                 if not math.isfinite(metrics["val_loss"]):
                     raise TrainingDiverged(f"the validation loss became {metrics['val_loss']} at step {step}")
                 _call(callbacks, "on_eval", model, step, metrics)
-                _record(result, metrics, log, t0)
                 bar.set_postfix(val_loss=f"{metrics['val_loss']:.3f}")
-                if config.checkpoint_path:
-                    torch.save(
-                        {"model": model.state_dict(), "step": step, "train_config": asdict(config)},
-                        config.checkpoint_path,
-                    )
+            if evaluate or set(metrics) - {"step", "train_loss"}:  # validations and callback reports
+                _record(result, metrics, log, t0)
+            if evaluate and config.checkpoint_path:
+                _save_atomic(run.state(step, result, time.perf_counter() - t0, callbacks), config.checkpoint_path)
         result.seconds = time.perf_counter() - t0
-        result.final_val_loss = result.history[-1]["val_loss"]
-        _call(callbacks, "on_train_end", model, config.steps, result.history[-1])
+        result.final_val_loss = next(h["val_loss"] for h in reversed(result.history) if "val_loss" in h)
+        end_metrics: dict[str, Any] = {"step": config.steps}
+        _call(callbacks, "on_train_end", model, config.steps, end_metrics)
+        if set(end_metrics) - {"step"}:
+            _record(result, end_metrics, log, t0)
     finally:
         if log:
             log.close()

@@ -1,5 +1,5 @@
 """Writing embeddings into a model: the tied input embedding / output head of MiniGPT or any Hugging
-Face model with ``get_input_embeddings()`` / ``get_output_embeddings()``."""
+Face model with ``get_input_embeddings()`` / ``get_output_embeddings()``, and an output bias."""
 
 from __future__ import annotations
 
@@ -57,3 +57,24 @@ def apply_embeddings_(
         for param in (weight, *heads):
             param.copy_(E.to(dtype=param.dtype, device=param.device))
     return weight
+
+
+def set_output_bias_(model: torch.nn.Module, bias: torch.Tensor) -> torch.nn.Parameter:
+    """Give the output head a bias initialised to ``bias`` (length V), in place; returns it.
+
+    A head without one (MiniGPT, GPT-2) is replaced by a ``Linear`` with a bias whose weight is the
+    same Parameter, so a tied head stays tied (``set_output_embeddings``). The bias is 1-D, so
+    :func:`mobius_init.train` does not decay it."""
+    head = model.get_output_embeddings()
+    bias = torch.as_tensor(bias)
+    if bias.shape != (head.weight.shape[0],):
+        raise ValueError(f"the bias has shape {tuple(bias.shape)}, the head has {head.weight.shape[0]} outputs")
+    if head.bias is None:
+        new = torch.nn.Linear(head.in_features, head.out_features, bias=True, device=head.weight.device,
+                              dtype=head.weight.dtype)
+        new.weight = head.weight
+        model.set_output_embeddings(new)
+        head = new
+    with torch.no_grad():
+        head.bias.copy_(bias.to(head.bias))
+    return head.bias

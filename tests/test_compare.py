@@ -1,22 +1,22 @@
 import json
+from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from mobius_init import CorpusConfig, MiniGPTConfig, TrainConfig
 from mobius_init.cli import main
-from mobius_init.experiments.compare import CompareConfig, run_compare, summarize
+from mobius_init.experiments.compare import CompareConfig, InitSpec, run_compare, summarize
 from mobius_init.kernel import KERNEL_QUANTITIES
 
 
 def tiny(**kwargs):
+    settings = {"seeds": 2, "monitor_every": 10, "progress": False, **kwargs}
     return CompareConfig(
         data=CorpusConfig(vocab_size=200),
         model=MiniGPTConfig(n_embd=16, block_size=16),
-        train=TrainConfig(steps=20, eval_every=10),
-        seeds=2,
-        monitor_every=10,
-        progress=False,
-        **kwargs,
+        train=TrainConfig(steps=20, eval_every=10, device="cpu"),
+        **settings,
     )
 
 
@@ -47,7 +47,7 @@ def _quantities():
     return keys + [f"control_random_{q}" for q in keys] + [f"control_initial_{q}" for q in keys]
 
 
-def test_summary_logic():
+def test_summary_is_paired_by_seed():
     def run(losses):
         return {
             "history": [{"step": 10 * i, "val_loss": v} for i, v in enumerate(losses)],
@@ -57,18 +57,66 @@ def test_summary_logic():
             "monitor_seconds": 0.1,
         }
 
-    runs = {"random": [run([5, 4, 3]), run([5, 4, 3.2])], "fast": [run([5, 3, 2.5]), run([5, 3.05, 2.9])]}
+    runs = {
+        "random": [run([5, 4, 3]), run([5, 4, 3.2])],
+        "fast": [run([5, 3, 2.5]), run([5, 3.05, 2.9])],
+        "slow": [run([5, 4.5, 4]), run([5, 4.4, 3.1])],
+    }
     s = summarize(runs, steps=20)
-    assert s["random_final_val_loss"] == pytest.approx(3.1)
-    assert s["fast"]["steps_to_random_final"] == (10.0, 0.0) and s["fast"]["runs_reaching_random_final"] == "2/2"
-    assert s["random"]["runs_reaching_random_final"] == "1/2"
-    assert s["fast"]["val_loss_at_50pct"][0] == pytest.approx(3.025)
-    assert s["fast"]["monitor_overhead"] == pytest.approx(0.01)
+    assert s["random_final_val_loss"][0] == pytest.approx(3.1)
+    fast = s["fast"]
+    # seed 0 reaches its own random's 3.0 at step 10; seed 1 reaches 3.2 between steps 0 and 10 (1.8 / 1.95)
+    assert fast["steps_to_random_final"][0] == pytest.approx((10 + 10 * 1.8 / 1.95) / 2)
+    assert fast["steps_saved_vs_random"]["mean"] == pytest.approx(20 - (10 + 10 * 1.8 / 1.95) / 2)
+    assert fast["delta_vs_random"]["mean"] == pytest.approx(-0.4) and fast["delta_vs_random"]["n"] == 2
+    assert fast["runs_reaching_random_final"] == "2/2" and s["random"]["runs_reaching_random_final"] == "2/2"
+    assert s["slow"]["runs_reaching_random_final"] == "1/2"  # seed 0 never reaches 3.0: counted as 20 steps
+    assert s["slow"]["steps_to_random_final"][0] == pytest.approx((20 + 10 + 10 * 1.2 / 1.3) / 2)
+    assert s["random"]["delta_vs_random"]["mean"] == 0
+    assert fast["val_loss_at_50pct"][0] == pytest.approx(3.025)
+    assert fast["monitor_overhead"] == pytest.approx(0.01)
+
+
+def test_init_specs():
+    spec = InitSpec.parse("ppmi_svd:shuffled+unigram")
+    assert (spec.method, spec.control, spec.unigram) == ("ppmi_svd", "shuffled", True)
+    assert str(spec) == "ppmi_svd:shuffled+unigram" and str(InitSpec.parse("random")) == "random"
+    for bad in ("glove", "ppmi_svd:scrambled", "random+bias"):
+        with pytest.raises(ValueError, match="METHOD\\[:CONTROL\\]\\[\\+unigram\\]"):
+            InitSpec.parse(bad)
+    with pytest.raises(ValueError, match="must include random"):
+        tiny(inits=("ppmi_svd",))
+
+
+def test_controls_and_bias_arms_and_resume(tmp_path, capsys):
+    """Controls and the unigram bias run through compare; an interrupted comparison resumes and gives
+    the same numbers as an uninterrupted one."""
+    inits = ("random", "ppmi_svd:shuffled", "random+unigram")
+    config = tiny(inits=inits, seeds=1, snapshots=2)
+    full = run_compare(config, tmp_path / "full")
+    assert full["summary"]["random+unigram"]["delta_vs_random"]["n"] == 1
+    first = full["runs"]["random+unigram"][0]["history"][0]["val_loss"]
+    assert first < full["runs"]["random"][0]["history"][0]["val_loss"] - 0.3  # starts at the unigram entropy
+    snaps = np.load(tmp_path / "full" / "snapshots" / "random_seed0.npz")
+    assert sorted(snaps.files) == ["step_0", "step_10", "step_20"]
+    partial = tmp_path / "partial"
+    run_compare(replace(config, inits=inits[:2]), partial)  # as if stopped after two arms
+    (partial / "runs" / "ppmi_svd-shuffled_seed0.json").unlink()  # and in the middle of the second
+    resumed = run_compare(config, partial, resume=True)
+    for init in inits:
+        losses = [[h["val_loss"] for h in r["runs"][init][0]["history"]] for r in (resumed, full)]
+        assert losses[0] == losses[1]
+    assert "--inits must include random" in _cli_error(["compare", "--inits", "ppmi_svd", "-o", str(tmp_path)], capsys)
+
+
+def _cli_error(argv, capsys):
+    assert main(argv) == 2
+    return capsys.readouterr().err
 
 
 def test_compare_cli_bad_input(tmp_path, capsys):
     assert main(["compare", "--inits", "random,glove", "-o", str(tmp_path)]) == 2
-    assert "--inits has unknown init(s) glove" in capsys.readouterr().err
+    assert "--inits has 'glove': expected METHOD[:CONTROL][+unigram]" in capsys.readouterr().err
     assert main(["compare", "--block-size", "100000", "--steps", "1", "--vocab-size", "100", "-o", str(tmp_path)]) == 2
     assert "fewer than block_size + 1" in capsys.readouterr().err
 

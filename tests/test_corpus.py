@@ -45,6 +45,14 @@ def test_directory_read_in_sorted_order(tmp_path):
     assert list(read_corpus(tmp_path)) == ["a", "b", "c"]
 
 
+def test_glob_pattern(tmp_path):
+    for name in ("b.txt", "a.txt", "c.md"):
+        (tmp_path / name).write_text(name + "\n")
+    assert list(read_corpus(str(tmp_path / "*.txt"))) == ["a.txt", "b.txt"]
+    with pytest.raises(FileNotFoundError, match="no corpus file matches"):
+        list(read_corpus(str(tmp_path / "*.xz")))
+
+
 def test_wikiextractor_markup(tmp_path):
     path = tmp_path / "wiki_00"
     path.write_text(WIKI, encoding="utf-8")

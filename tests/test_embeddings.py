@@ -156,3 +156,45 @@ def test_apply_to_tiny_local_gpt2(stats):
     assert torch.equal(model.get_output_embeddings().weight, E)
     logits = model(torch.tensor([[1, 2, 3]])).logits
     assert logits.shape == (1, 3, 400) and torch.isfinite(logits).all()
+
+
+@pytest.mark.parametrize("control", ["random_rownorm", "shuffled"])
+def test_controls_keep_what_they_should(stats, control):
+    E = analytic_embeddings(stats, 16, "ppmi_svd", seed=2, scale=None).numpy()
+    C = analytic_embeddings(stats, 16, "ppmi_svd", seed=2, scale=None, control=control).numpy()
+    assert C.shape == E.shape and not np.allclose(C, E)
+    norms_e, norms_c = np.linalg.norm(E, axis=1), np.linalg.norm(C, axis=1)
+    if control == "shuffled":  # the same rows, given to other tokens: spectrum and norms kept
+        np.testing.assert_allclose(np.sort(norms_c), np.sort(norms_e), rtol=1e-6)
+        np.testing.assert_allclose(np.linalg.svd(C, compute_uv=False), np.linalg.svd(E, compute_uv=False), rtol=1e-5)
+        assert (norms_c != norms_e).mean() > 0.9  # almost every token got another row
+    else:  # each token keeps its own norm, its direction is random
+        np.testing.assert_allclose(norms_c, norms_e, rtol=1e-5)
+        cos = np.sum(C * E, axis=1) / (norms_c * norms_e)
+        assert abs(cos.mean()) < 0.05
+    again = analytic_embeddings(stats, 16, "ppmi_svd", seed=2, scale=None, control=control)
+    assert np.array_equal(again.numpy(), C)  # seeded
+    assert not np.array_equal(analytic_embeddings(stats, 16, "ppmi_svd", seed=3, control=control).numpy(), C)
+    scaled = analytic_embeddings(stats, 16, "ppmi_svd", seed=2, control=control)
+    assert rms(scaled.numpy()) == pytest.approx(rms(random_embeddings(400, 16, 2)), rel=1e-6)
+    with pytest.raises(ValueError, match="unknown control 'jitter'"):
+        analytic_embeddings(stats, 16, "ppmi_svd", control="jitter")
+
+
+def test_unigram_bias_makes_an_untrained_model_predict_unigram_frequencies(stats):
+    from mobius_init import MiniGPT, MiniGPTConfig
+    from mobius_init.embeddings import unigram_log_probs
+    from mobius_init.weights import set_output_bias_
+
+    bias = unigram_log_probs(stats.vocab.counts)
+    p = np.exp(bias)
+    assert p.sum() == pytest.approx(1.0, rel=1e-5) and np.all(np.diff(bias) <= 0)  # ids by frequency
+    torch.manual_seed(0)
+    model = MiniGPT(MiniGPTConfig(vocab_size=400, n_embd=16, block_size=8))
+    set_output_bias_(model, torch.from_numpy(bias))
+    assert model.lm_head.weight is model.tok_emb.weight  # still tied
+    logits, _ = model(torch.zeros(1, 4, dtype=torch.long))
+    predicted = torch.softmax(logits[0, -1], -1).detach().numpy()
+    assert np.corrcoef(predicted, p)[0, 1] > 0.99
+    with pytest.raises(ValueError, match="the bias has shape"):
+        set_output_bias_(model, torch.zeros(3))

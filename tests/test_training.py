@@ -4,7 +4,16 @@ import numpy as np
 import pytest
 import torch
 
-from mobius_init import CorpusStats, K0CosineMonitor, MiniGPT, MiniGPTConfig, TrainConfig, TrainingDiverged, train
+from mobius_init import (
+    Callback,
+    CorpusStats,
+    K0CosineMonitor,
+    MiniGPT,
+    MiniGPTConfig,
+    TrainConfig,
+    TrainingDiverged,
+    train,
+)
 from mobius_init.embeddings import analytic_embeddings
 from mobius_init.kernel import KERNEL_QUANTITIES
 from mobius_init.weights import apply_embeddings_
@@ -203,37 +212,99 @@ def test_monitor_in_a_plain_loop(data):
         monitor.check(torch.zeros(5, 8), 3)
 
 
-def test_hf_trainer_callback(data, tmp_path):
-    transformers = pytest.importorskip("transformers")
-    pytest.importorskip("accelerate")
-    from mobius_init.integrations.hf import k0_cosine_callback
+def test_schedule_warmup_then_cosine():
+    from mobius_init.training import lr_multiplier
 
-    stats, train_ids, _ = data
-    config = transformers.GPT2Config(
-        vocab_size=stats.vocab_size,
-        n_positions=16,
-        n_embd=16,
-        n_layer=1,
-        n_head=2,
-        bos_token_id=None,
-        eos_token_id=None,
-    )
-    model = transformers.GPT2LMHeadModel(config)
-    blocks = torch.as_tensor(train_ids[: 16 * 32], dtype=torch.long).view(32, 16)
-    dataset = [{"input_ids": b, "labels": b} for b in blocks]
-    monitor = K0CosineMonitor(stats, every=2, top_n=64)
-    args = transformers.TrainingArguments(
-        output_dir=str(tmp_path),
-        max_steps=4,
-        per_device_train_batch_size=8,
-        report_to=[],
-        use_cpu=True,
-        logging_steps=100,
-        save_strategy="no",
-    )
-    trainer = transformers.Trainer(
-        model=model, args=args, train_dataset=dataset, callbacks=[k0_cosine_callback(monitor)]
-    )
-    trainer.train()
-    assert [h["step"] for h in monitor.history] == [0, 2, 4]
-    assert any("control_random_k0_cos_eigh" in entry for entry in trainer.state.log_history)
+    config = TrainConfig(steps=100, warmup_steps=10, min_lr_ratio=0.1, device="cpu")
+    lrs = [lr_multiplier(config, i) for i in range(100)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0)  # linear warmup over 10 updates
+    assert lrs[10] == pytest.approx(1.0) and lrs[99] == pytest.approx(0.1)  # cosine from 1 to min_lr_ratio
+    assert lrs[10 + 89 // 2] == pytest.approx(0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * 44 / 89)))
+    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:], strict=False))
+    assert TrainConfig(steps=1000, device="cpu").warmup == 20  # 2 % by default
+    constant = TrainConfig(steps=50, schedule="constant", device="cpu")
+    assert constant.warmup == 0 and {lr_multiplier(constant, i) for i in range(50)} == {1.0}
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"steps": 10, "warmup_steps": 10}, "warmup_steps .* must be >= 0 and shorter than the run"),
+        ({"schedule": "step"}, "schedule must be one of cosine, constant"),
+        ({"device": "cuda:7"} if not torch.cuda.is_available() else {"device": "cuda:999"}, "not available"),
+        ({"device": "tpu"}, "not a device"),
+        ({"lr": -1.0}, "lr must be a positive number"),
+    ],
+)
+def test_bad_training_settings_fail_before_training(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kwargs)
+
+
+def test_learning_rate_follows_the_schedule(data):
+    stats, train_ids, val_ids = data
+    config = TrainConfig(steps=20, eval_every=5, warmup_steps=4, progress=False, device="cpu")
+    result = train(MiniGPT(small_config(stats.vocab_size)), train_ids, val_ids, config)
+    from mobius_init.training import lr_multiplier
+
+    for entry in result.history[1:]:  # the lr of the next update, read at each validation
+        assert entry["lr"] == pytest.approx(config.lr * lr_multiplier(config, entry["step"]))
+    assert len(result.train_losses) == 20
+
+
+def test_resumed_run_is_bit_identical(data, tmp_path):
+    """Interrupted after its step-10 checkpoint and resumed, a run ends exactly where it would have."""
+    stats, train_ids, val_ids = data
+
+    def run(steps_done_by_crash=None, resume=False):
+        torch.manual_seed(0)
+        model = MiniGPT(small_config(stats.vocab_size))
+        monitor = K0CosineMonitor(stats, every=5, top_n=40)
+
+        class Crash(Callback):  # stops the run as a kill would
+            def on_step_end(self, model, step, metrics):
+                if step == steps_done_by_crash:
+                    raise KeyboardInterrupt
+
+        config = TrainConfig(steps=20, eval_every=5, seed=3, progress=False, device="cpu", resume=resume,
+                             checkpoint_path=str(tmp_path / "ckpt.pt"), log_path=str(tmp_path / "log.jsonl"))
+        return train(model, train_ids, val_ids, config, callbacks=[monitor, Crash()]), model, monitor
+
+    (tmp_path / "ckpt.pt").unlink(missing_ok=True)
+    straight, model_a, monitor_a = run()
+    (tmp_path / "ckpt.pt").unlink()
+    with pytest.raises(KeyboardInterrupt):
+        run(steps_done_by_crash=13)
+    resumed, model_b, monitor_b = run(resume=True)
+    assert [h["val_loss"] for h in resumed.history if "val_loss" in h] == [
+        h["val_loss"] for h in straight.history if "val_loss" in h]
+    assert resumed.train_losses == straight.train_losses
+    assert all(torch.equal(a, b) for a, b in zip(model_a.state_dict().values(), model_b.state_dict().values(),
+                                                  strict=True))
+    assert monitor_b.history == monitor_a.history
+    steps = [json.loads(line)["step"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert steps == sorted(steps) and len(steps) == len(set(steps))  # the log has every entry once
+
+
+def test_log_keeps_every_monitor_report(data, tmp_path):
+    """Reports at steps that are not validations, and at the end, reach the JSONL log."""
+    stats, train_ids, val_ids = data
+    monitor = K0CosineMonitor(stats, every=3, top_n=40)
+    config = TrainConfig(steps=10, eval_every=5, progress=False, device="cpu", log_path=str(tmp_path / "l.jsonl"))
+    train(MiniGPT(small_config(stats.vocab_size)), train_ids, val_ids, config, callbacks=[monitor])
+    logged = [json.loads(line) for line in (tmp_path / "l.jsonl").read_text().splitlines()]
+    reports = [e["step"] for e in logged if "k0_cos_eigh" in e]
+    assert reports == [h["step"] for h in monitor.history] == [0, 3, 6, 9, 10]
+
+
+def test_hugging_face_model_trains_with_the_same_loop(data):
+    transformers = pytest.importorskip("transformers")
+    from mobius_init.integrations.hf import gpt2_model
+
+    stats, train_ids, val_ids = data
+    model = gpt2_model(small_config(stats.vocab_size))
+    assert isinstance(model, transformers.GPT2LMHeadModel)
+    result = train(model, train_ids, val_ids, TrainConfig(steps=30, lr=3e-3, eval_every=10, progress=False,
+                                                           device="cpu"))
+    assert result.history[-1]["val_loss"] < result.history[0]["val_loss"] - 0.3
+    assert model.lm_head.weight is model.transformer.wte.weight

@@ -1,11 +1,18 @@
-"""Analytic vs random initialization of a MiniGPT's tied embedding, over seeds, with the
-k0-cosine monitor and its controls. Orchestration only: the math lives in the library."""
+"""Analytic vs random initialization of a model's tied embedding, over seeds paired by seed, with
+controls that say where a gain comes from and the k0-cosine monitor. Orchestration only: the math
+lives in the library (embeddings, training, significance).
+
+An init is ``METHOD[:CONTROL][+unigram]``: ``ppmi_svd``, ``ppmi_svd:shuffled`` (its rows given to the
+wrong tokens), ``ppmi_svd:random_rownorm`` (its row norms, random directions), ``random+unigram`` (a
+random init whose output head starts at the log-unigram distribution), ``ppmi_svd+unigram``.
+
+Every run writes its result (``runs/``) when it ends and its full state (``checkpoints/``) at each
+validation, so an interrupted comparison continues where it stopped with ``resume``.
+"""
 
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -13,45 +20,80 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..embeddings import METHODS, analytic_embeddings
+from ..embeddings import CONTROLS, METHODS, analytic_embeddings, unigram_log_probs
 from ..kernel import KERNEL_QUANTITIES
 from ..minigpt import MiniGPT, MiniGPTConfig
-from ..monitors import K0CosineMonitor
+from ..monitors import EmbeddingSnapshots, K0CosineMonitor
 from ..settings import CorpusConfig, InvalidSetting, check_positive, setting
+from ..significance import first_crossing, mean_sd, paired_difference, plateaued
+from ..stats import CorpusStats
 from ..training import TrainConfig, train
-from ..weights import apply_embeddings_
-from .data import prepare_data
+from ..weights import apply_embeddings_, input_embedding_parameter, set_output_bias_
+from .data import ExperimentData, prepare_data
+
+ARCHITECTURES = ("minigpt", "gpt2")
+
+
+@dataclass(frozen=True)
+class InitSpec:
+    """One arm of the comparison: an embedding method, an optional control of it, an optional
+    log-unigram output bias."""
+
+    method: str
+    control: str | None = None
+    unigram: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> InitSpec:
+        body, plus, bias = text.partition("+")
+        method, _, control = body.partition(":")
+        if method not in METHODS or (control and control not in CONTROLS) or (plus and bias != "unigram"):
+            raise ValueError(
+                f"cannot read init {text!r}: expected METHOD[:CONTROL][+unigram] with METHOD in {', '.join(METHODS)} "
+                f"and CONTROL in {', '.join(CONTROLS)}"
+            )
+        return cls(method, control or None, bool(plus))
+
+    def __str__(self) -> str:
+        return self.method + (f":{self.control}" if self.control else "") + ("+unigram" if self.unigram else "")
 
 
 @dataclass
 class CompareConfig:
-    """The comparison: which inits, how many seeds, and the monitor's interval."""
+    """The comparison: which inits, how many seeds, the monitor and what is kept."""
 
-    corpus: str = setting(
-        "builtin:lee",
-        "corpus source: a file or directory (.gz/.bz2/.xz read directly), builtin:lee, or hf:NAME[/CONFIG][:SPLIT]",
-    )
+    corpus: str = setting("builtin:lee", "corpus source: a file or directory (.gz/.bz2/.xz read directly), "
+                          "builtin:lee, or hf:NAME[/CONFIG][:SPLIT]")
     data: CorpusConfig = setting(factory=lambda: CorpusConfig(vocab_size=1000))
+    architecture: str = setting("minigpt", "the model: minigpt, or gpt2 (transformers.GPT2LMHeadModel built "
+                                "locally with the same shape; needs the [hf] extra)", choices=ARCHITECTURES, flag="model")
     model: MiniGPTConfig = setting(factory=MiniGPTConfig)
     train: TrainConfig = setting(factory=lambda: TrainConfig(eval_every=50))
-    inits: tuple[str, ...] = setting(METHODS, "comma-separated inits to compare", choices=None)
+    inits: tuple[str, ...] = setting(METHODS, "comma-separated inits, each METHOD[:CONTROL][+unigram]; random "
+                                     "must be one of them (the reference)")
     seeds: int = setting(3, "seeds per init (seed s gives every init the same data order and dropout)")
     val_fraction: float = setting(0.1, "share of the documents (the last ones) held out for validation")
     max_docs: int | None = setting(None, "read at most this many documents")
     monitor_every: int = setting(250, "steps between k0-cosine monitor checks")
-    monitor_top_n: int | None = setting(None, "monitor the N most frequent ids only (bounds its cost)")
+    monitor_top_n: int | None = setting(1024, "monitor the N most frequent ids ('none': all; dense N x N arrays)")
+    snapshots: int = setting(0, "save the tied embedding at this many evenly spaced steps per run (snapshots/)")
     progress: bool = setting(True, "progress bars", cli=False)
 
     def __post_init__(self) -> None:
         check_positive(self, "seeds", "monitor_every")
         check_positive(self, "max_docs", "monitor_top_n", allow_none=True)
-        unknown = [i for i in self.inits if i not in METHODS]
-        if unknown or not self.inits:
-            raise InvalidSetting(
-                "inits", f"has unknown init(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(METHODS)}"
-            )
+        try:
+            specs = [InitSpec.parse(text) for text in self.inits]
+        except ValueError as exc:
+            raise InvalidSetting("inits", str(exc).replace("cannot read init", "has")) from None
+        if InitSpec("random") not in specs:
+            raise InvalidSetting("inits", "must include random, the reference every init is compared with")
         if not 0 < self.val_fraction < 1:
             raise InvalidSetting("val_fraction", f"must lie in (0, 1), got {self.val_fraction}")
+        if self.architecture not in ARCHITECTURES:
+            raise InvalidSetting("architecture", f"must be one of {', '.join(ARCHITECTURES)}")
+        if self.snapshots < 0:
+            raise InvalidSetting("snapshots", f"must be >= 0, got {self.snapshots}")
 
 
 DEMO = CompareConfig(
@@ -62,56 +104,91 @@ DEMO = CompareConfig(
 )
 
 
-def _mean_sd(values: Sequence[float]) -> tuple[float, float]:
-    a = np.asarray(values, dtype=np.float64)
-    return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
+def build_model(architecture: str, config: MiniGPTConfig, seed: int) -> torch.nn.Module:
+    """A freshly initialised model of the given architecture (torch seeded with ``seed`` first)."""
+    torch.manual_seed(seed)
+    if architecture == "gpt2":
+        from ..integrations.hf import gpt2_model
+
+        return gpt2_model(config)
+    return MiniGPT(config)
 
 
-def _loss_at(history: list[dict[str, Any]], step: float) -> float:
-    """Validation loss at the evaluation nearest to ``step``."""
-    return min(history, key=lambda h: abs(h["step"] - step))["val_loss"]
+def initialise(model: torch.nn.Module, stats: CorpusStats, spec: InitSpec, seed: int) -> None:
+    """Write the init of ``spec`` into the model's tied embedding (and head bias)."""
+    dim = input_embedding_parameter(model).shape[1]
+    apply_embeddings_(model, analytic_embeddings(stats, dim, spec.method, seed=seed, control=spec.control))
+    if spec.unigram:
+        set_output_bias_(model, torch.from_numpy(unigram_log_probs(stats.vocab.counts)))
 
 
-def run_compare(config: CompareConfig, out_dir: str | Path) -> dict[str, Any]:
-    """Train every init x seed, write ``results.json``, ``results.md``, ``loss.png``,
-    ``k0_cosine.png`` and per-run JSONL logs under ``out_dir``; returns the results."""
+def _load_or_prepare(config: CompareConfig, out: Path) -> ExperimentData:
+    """The prepared data, reused from ``out/data`` when it was made with the same corpus settings."""
+    key = json.dumps({"corpus": config.corpus, "data": asdict(config.data), "val": config.val_fraction,
+                      "max_docs": config.max_docs}, sort_keys=True)
+    folder = out / "data"
+    if (folder / "key.json").is_file() and (folder / "key.json").read_text() == key:
+        return ExperimentData(CorpusStats.load(folder / "stats.npz"), np.load(folder / "train_ids.npy"),
+                              np.load(folder / "val_ids.npy"))
+    data = prepare_data(config.corpus, config.data, val_fraction=config.val_fraction, max_docs=config.max_docs,
+                        progress=config.progress)
+    folder.mkdir(parents=True, exist_ok=True)
+    data.stats.save(folder / "stats.npz")
+    np.save(folder / "train_ids.npy", data.train_ids)
+    np.save(folder / "val_ids.npy", data.val_ids)
+    (folder / "key.json").write_text(key)
+    return data
+
+
+def run_compare(config: CompareConfig, out_dir: str | Path, *, resume: bool = False) -> dict[str, Any]:
+    """Train every init x seed; write ``results.json``, ``results.md``, ``loss.png``, ``k0_cosine.png``,
+    per-run JSONL logs (``logs/``), results (``runs/``) and checkpoints (``checkpoints/``) under
+    ``out_dir``. With ``resume``, finished runs are read back and an interrupted one continues from
+    its checkpoint; without it every run starts afresh."""
     out = Path(out_dir)
-    (out / "logs").mkdir(parents=True, exist_ok=True)
-    data = prepare_data(
-        config.corpus,
-        config.data,
-        val_fraction=config.val_fraction,
-        max_docs=config.max_docs,
-        progress=config.progress,
-    )
+    for sub in ("logs", "runs", "checkpoints") + (("snapshots",) if config.snapshots else ()):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    data = _load_or_prepare(config, out)
     stats = data.stats
     model_config = replace(config.model, vocab_size=stats.vocab_size)
     monitor = K0CosineMonitor(stats, every=config.monitor_every, top_n=config.monitor_top_n)
+    steps = config.train.steps
+    snap_steps = {int(s) for s in np.linspace(0, steps, config.snapshots + 1)[1:].round()} if config.snapshots else set()
     runs: dict[str, list[dict[str, Any]]] = {}
-    for init in config.inits:
-        runs[init] = []
+    for text in config.inits:
+        spec = InitSpec.parse(text)
+        runs[str(spec)] = []
         for seed in range(config.seeds):
-            torch.manual_seed(seed)
-            model = MiniGPT(model_config)
-            apply_embeddings_(model, analytic_embeddings(stats, model_config.n_embd, init, seed=seed))
-            train_config = replace(
-                config.train,
-                seed=seed,
-                log_path=str(out / "logs" / f"{init}_seed{seed}.jsonl"),
-                progress=config.progress,
-            )
+            name = f"{spec}_seed{seed}".replace(":", "-")
+            result_file = out / "runs" / f"{name}.json"
+            if resume and result_file.is_file():
+                runs[str(spec)].append(json.loads(result_file.read_text()))
+                continue
+            checkpoint = out / "checkpoints" / f"{name}.pt"
+            if not resume:
+                checkpoint.unlink(missing_ok=True)
+            model = build_model(config.architecture, model_config, seed)
+            initialise(model, stats, spec, seed)
+            snaps = EmbeddingSnapshots(snap_steps)
+            train_config = replace(config.train, seed=seed, log_path=str(out / "logs" / f"{name}.jsonl"),
+                                   checkpoint_path=str(checkpoint), resume=resume, progress=config.progress,
+                                   desc=f"{spec} seed {seed}")
             checks_before = monitor.seconds
-            result = train(model, data.train_ids, data.val_ids, train_config, callbacks=[monitor])
-            runs[init].append(
-                {
-                    "seed": seed,
-                    "history": result.history,
-                    "monitor": list(monitor.history),
-                    "final_val_loss": result.final_val_loss,
-                    "seconds": result.seconds,
-                    "monitor_seconds": monitor.seconds - checks_before,
-                }
-            )
+            result = train(model, data.train_ids, data.val_ids, train_config,
+                           callbacks=[monitor] + ([snaps] if snap_steps else []))
+            run = {
+                "seed": seed,
+                "history": [h for h in result.history if "val_loss" in h],
+                "monitor": list(monitor.history),
+                "train_losses": result.train_losses,
+                "final_val_loss": result.final_val_loss,
+                "seconds": result.seconds,
+                "monitor_seconds": monitor.seconds - checks_before,
+            }
+            if snap_steps:
+                np.savez(out / "snapshots" / f"{name}.npz", **{f"step_{s}": E for s, E in sorted(snaps.E.items())})
+            result_file.write_text(json.dumps(run))
+            runs[str(spec)].append(run)
     results = {
         "config": asdict(config),
         "data": {
@@ -120,9 +197,10 @@ def run_compare(config: CompareConfig, out_dir: str | Path) -> dict[str, Any]:
             "val_tokens": int(len(data.val_ids)),
             "stats": stats.summary(),
         },
+        "warmup_steps": config.train.warmup,
         "monitor_setup_seconds": monitor.setup_seconds,
-        "summary": summarize(runs, config.train.steps),
-        "runs": runs,
+        "summary": summarize(runs, steps),
+        "runs": {init: [{k: v for k, v in r.items() if k != "train_losses"} for r in rs] for init, rs in runs.items()},
     }
     (out / "results.json").write_text(json.dumps(results, indent=2))
     (out / "results.md").write_text(markdown_table(results))
@@ -130,25 +208,43 @@ def run_compare(config: CompareConfig, out_dir: str | Path) -> dict[str, Any]:
     return results
 
 
+def _curve(run: dict[str, Any]) -> tuple[list[float], list[float]]:
+    return [h["step"] for h in run["history"]], [h["val_loss"] for h in run["history"]]
+
+
+def _loss_at(run: dict[str, Any], step: float) -> float:
+    """Validation loss at the evaluation nearest to ``step``."""
+    return min(run["history"], key=lambda h: abs(h["step"] - step))["val_loss"]
+
+
 def summarize(runs: dict[str, list[dict[str, Any]]], steps: int) -> dict[str, Any]:
-    """Per init: final loss, steps to reach random's final loss, loss at 10 % / 50 %, monitor."""
-    target = _mean_sd([r["final_val_loss"] for r in runs["random"]])[0] if "random" in runs else math.nan
-    summary: dict[str, Any] = {"random_final_val_loss": target}
+    """Per init, paired by seed with ``random``: final loss and its difference from random's (paired
+    t-test), steps to reach random's final loss (each seed's own, linearly interpolated between
+    evaluations; a run that never reaches it counts as ``steps``, a lower bound) and the steps saved
+    (paired t-test), plateau, loss at 10 % / 50 %, the monitor's last values with their controls."""
+    reference = runs["random"]
+    targets = [r["final_val_loss"] for r in reference]
+    random_steps = [first_crossing(*_curve(r), t) for r, t in zip(reference, targets, strict=True)]
+    summary: dict[str, Any] = {"random_final_val_loss": mean_sd(targets)}
     for init, rs in runs.items():
-        reach = [next((h["step"] for h in r["history"] if h["val_loss"] <= target), None) for r in rs]
-        reached = [s for s in reach if s is not None]
+        reached = [first_crossing(*_curve(r), t) for r, t in zip(rs, targets, strict=True)]
+        censored = [steps if s is None else s for s in reached]
+        finals = [r["final_val_loss"] for r in rs]
         entry: dict[str, Any] = {
-            "final_val_loss": _mean_sd([r["final_val_loss"] for r in rs]),
-            "val_loss_at_10pct": _mean_sd([_loss_at(r["history"], 0.1 * steps) for r in rs]),
-            "val_loss_at_50pct": _mean_sd([_loss_at(r["history"], 0.5 * steps) for r in rs]),
-            "steps_to_random_final": _mean_sd(reached) if reached else None,
-            "runs_reaching_random_final": f"{len(reached)}/{len(rs)}",
+            "final_val_loss": mean_sd(finals),
+            "delta_vs_random": paired_difference(finals, targets),
+            "steps_to_random_final": mean_sd(censored),
+            "runs_reaching_random_final": f"{sum(s is not None for s in reached)}/{len(rs)}",
+            "steps_saved_vs_random": paired_difference(random_steps, censored),
+            "plateaued": f"{sum(plateaued(*_curve(r)) for r in rs)}/{len(rs)}",
+            "val_loss_at_10pct": mean_sd([_loss_at(r, 0.1 * steps) for r in rs]),
+            "val_loss_at_50pct": mean_sd([_loss_at(r, 0.5 * steps) for r in rs]),
             "monitor_overhead": float(np.mean([r["monitor_seconds"] / r["seconds"] for r in rs])),
         }
         for q in KERNEL_QUANTITIES:
-            entry[q] = _mean_sd([r["monitor"][-1][q] for r in rs])
-            entry[f"{q}_at_start"] = _mean_sd([r["monitor"][0][q] for r in rs])
-            entry[f"control_random_{q}"] = _mean_sd([r["monitor"][-1][f"control_random_{q}"] for r in rs])
+            entry[q] = mean_sd([r["monitor"][-1][q] for r in rs])
+            entry[f"{q}_at_start"] = mean_sd([r["monitor"][0][q] for r in rs])
+            entry[f"control_random_{q}"] = mean_sd([r["monitor"][-1][f"control_random_{q}"] for r in rs])
         summary[init] = entry
     return summary
 
@@ -157,32 +253,45 @@ def _fmt(pair: tuple[float, float] | None, digits: int = 3) -> str:
     return "—" if pair is None else f"{pair[0]:.{digits}f} ± {pair[1]:.{digits}f}"
 
 
+def _p(value: float) -> str:
+    return "—" if value != value else f"{value:.2g}"  # NaN: no spread or a single pair
+
+
 def markdown_table(results: dict[str, Any]) -> str:
     c, s, d = results["config"], results["summary"], results["data"]
     m, t = c["model"], c["train"]
-    inits = list(c["inits"])
+    inits = list(results["runs"])
+    schedule = f"warmup {results['warmup_steps']} steps, then {t['schedule']}"
     lines = [
         f"Corpus `{c['corpus']}` ({c['data']['tokenizer']}, vocabulary {d['vocab_size']:,}; {d['train_tokens']:,} "
-        f"train / {d['val_tokens']:,} validation tokens), MiniGPT {m['n_layer']} layers × {m['n_head']} heads, "
-        f"n_embd {m['n_embd']}, block {m['block_size']}, {t['steps']} steps of {t['batch_size']} blocks, AdamW lr "
-        f"{t['lr']}, wd {t['weight_decay']}; {c['seeds']} seeds (mean ± sd).",
+        f"train / {d['val_tokens']:,} validation tokens), {c['architecture']} {m['n_layer']} layers × {m['n_head']} "
+        f"heads, n_embd {m['n_embd']}, block {m['block_size']}, {t['steps']} steps of {t['batch_size']} blocks, "
+        f"AdamW lr {t['lr']} ({schedule}), wd {t['weight_decay']}; {c['seeds']} seeds paired by seed (mean ± sd).",
         "",
-        "| init | final val loss | steps to random's final loss | val loss at 10 % | at 50 % |",
-        "|---|---:|---:|---:|---:|",
+        "Δ = this init minus random with the same seed; p = two-sided paired t-test. Steps to random's final loss "
+        "are interpolated between evaluations; a run that never gets there counts as the full run (a lower "
+        "bound). Plateau: validation loss improved by less than 1 % over the last 20 % of steps.",
+        "",
+        "| init | final val loss | Δ vs random | p | steps to random's final loss | steps saved | p | plateau | "
+        "val loss at 10 % | at 50 % |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for i in inits:
         e = s[i]
-        steps = _fmt(e["steps_to_random_final"], 0) + f" ({e['runs_reaching_random_final']} runs)"
+        delta, saved = e["delta_vs_random"], e["steps_saved_vs_random"]
         lines.append(
-            f"| {i} | {_fmt(e['final_val_loss'])} | {steps} | {_fmt(e['val_loss_at_10pct'])} | "
-            f"{_fmt(e['val_loss_at_50pct'])} |"
+            f"| {i} | {_fmt(e['final_val_loss'])} | {delta['mean']:+.3f} ± {delta['sd']:.3f} | {_p(delta['p'])} | "
+            f"{_fmt(e['steps_to_random_final'], 0)} ({e['runs_reaching_random_final']} reach it) | "
+            f"{saved['mean']:+.0f} ± {saved['sd']:.0f} | {_p(saved['p'])} | {e['plateaued']} | "
+            f"{_fmt(e['val_loss_at_10pct'])} | {_fmt(e['val_loss_at_50pct'])} |"
         )
     lines += [
         "",
         "K0CosineMonitor at the end of training, with its controls: the same quantity for this run's "
         "initial embedding (`at start`) and for a random embedding of the same shape and RMS (`random`).",
         "",
-        "| init | k0 cos (eigh) | at start | random | k0 cos (fft) | at start | random | circulant score | at start | random | cos(W, I) | at start | random |",
+        "| init | k0 cos (eigh) | at start | random | k0 cos (fft) | at start | random | circulant score | at start | "
+        "random | cos(W, I) | at start | random |",
         "|---|" + "---:|" * 12,
     ]
     for i in inits:
@@ -195,36 +304,52 @@ def markdown_table(results: dict[str, Any]) -> str:
     lines += [
         "",
         f"Monitor overhead: at most {100 * overhead:.1f} % of training time per run "
-        f"(every {c['monitor_every']} steps; k0 derivation once: {results['monitor_setup_seconds']:.1f} s).",
+        f"(every {c['monitor_every']} steps, top {c['monitor_top_n'] or d['vocab_size']} ids; k0 derivation once: "
+        f"{results['monitor_setup_seconds']:.1f} s).",
     ]
     return "\n".join(lines) + "\n"
 
 
 def plot(results: dict[str, Any], out: Path) -> None:
-    """``loss.png`` (validation loss, mean and min–max band over seeds) and ``k0_cosine.png``."""
+    """``loss.png``: Δ(validation loss) vs random over steps (mean, band = min–max over paired seeds)
+    beside the raw validation loss with the target used for "steps to"; ``k0_cosine.png``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    runs = results["runs"]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    runs, summary = results["runs"], results["summary"]
+    reference = np.array([[h["val_loss"] for h in r["history"]] for r in runs["random"]])
+    steps = [h["step"] for h in runs["random"][0]["history"]]
+    target = summary["random_final_val_loss"][0]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
     for init, rs in runs.items():
-        steps = [h["step"] for h in rs[0]["history"]]
         losses = np.array([[h["val_loss"] for h in r["history"]] for r in rs])
-        (line,) = ax.plot(steps, losses.mean(0), label=f"{init} (n={len(rs)})")
-        ax.fill_between(steps, losses.min(0), losses.max(0), color=line.get_color(), alpha=0.2)
-    ax.set(xlabel="step", ylabel="validation loss", title="Validation loss (mean, band = min–max over seeds)")
-    ax.legend()
+        delta = losses - reference
+        (line,) = left.plot(steps, delta.mean(0), label=f"{init} (n={len(rs)})")
+        left.fill_between(steps, delta.min(0), delta.max(0), color=line.get_color(), alpha=0.2)
+        right.plot(steps, losses.mean(0), color=line.get_color(), label=init)
+        reach = summary[init]["steps_to_random_final"][0]
+        if reach < steps[-1] or init == "random":
+            right.plot([reach], [target], marker="o", color=line.get_color())
+    left.axhline(0, color="black", lw=0.8)
+    left.set(xlabel="step", ylabel="Δ validation loss vs random (nats)",
+             title="Δ vs random, paired by seed (band: min–max)")
+    left.legend(fontsize=7)
+    right.axhline(target, color="black", ls="--", lw=0.8, label="target: random's final loss")
+    low, high = reference.min(), np.percentile(reference, 60)
+    right.set(xlabel="step", ylabel="validation loss", title="Validation loss (dots: steps to target)",
+              ylim=(low - 0.1 * (high - low), high))
+    right.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "loss.png", dpi=120)
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for init, rs in runs.items():
-        steps = [m["step"] for m in rs[0]["monitor"]]
+        monitor_steps = [m["step"] for m in rs[0]["monitor"]]
         cos = np.array([[m["k0_cos_eigh"] for m in r["monitor"]] for r in rs])
-        (line,) = ax.plot(steps, cos.mean(0), marker="o", label=f"{init}: trained")
+        (line,) = ax.plot(monitor_steps, cos.mean(0), marker="o", label=f"{init}: trained")
         initial = np.mean([r["monitor"][0]["control_initial_k0_cos_eigh"] for r in rs])
         ax.axhline(initial, color=line.get_color(), linestyle=":", label=f"{init}: own init (control)")
     rand = np.mean([r["monitor"][0]["control_random_k0_cos_eigh"] for rs in runs.values() for r in rs])

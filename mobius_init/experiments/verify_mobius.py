@@ -33,9 +33,10 @@ from ..kernel import (
     reconstruct_w,
 )
 from ..minigpt import MiniGPT, MiniGPTConfig
+from ..monitors import EmbeddingSnapshots
 from ..settings import CorpusConfig, InvalidSetting, check_positive, setting
 from ..spectral import EIGENVALUE_FLOOR, clipped_power, spectral_row
-from ..training import Callback, TrainConfig, train
+from ..training import TrainConfig, train
 from .claims import (
     ALPHAS,
     CHECKPOINTS,
@@ -73,20 +74,6 @@ class VerifyConfig:
 QUICK = {"data.vocab_size": 40, "model.n_embd": 16, "model.block_size": 16, "epochs": 2, "seeds": 2}
 
 
-class Snapshots(Callback):
-    """Keeps float64 copies of the tied embedding at given steps."""
-
-    def __init__(self, steps: set[int]) -> None:
-        self.steps, self.E = steps, {}
-
-    def on_train_start(self, model: Any, step: int, metrics: dict[str, Any]) -> None:
-        self.E[0] = model.get_input_embeddings().weight.detach().double().cpu().numpy().copy()
-
-    def on_step_end(self, model: Any, step: int, metrics: dict[str, Any]) -> None:
-        if step in self.steps:
-            self.E[step] = model.get_input_embeddings().weight.detach().double().cpu().numpy().copy()
-
-
 def run_verify(config: VerifyConfig, out_dir: str | Path) -> dict[str, Any]:
     """Train ``config.seeds`` MiniGPTs, measure every claim, write report.md/.json and plots."""
     out = Path(out_dir)
@@ -105,7 +92,7 @@ def run_verify(config: VerifyConfig, out_dir: str | Path) -> dict[str, Any]:
     for seed in range(config.seeds):
         torch.manual_seed(seed)
         model = MiniGPT(model_config)
-        snaps = Snapshots(set(checkpoints))
+        snaps = EmbeddingSnapshots(set(checkpoints), dtype=np.float64)
         train_config = replace(
             config.train, steps=total, eval_every=max(1, total // 10), seed=seed, progress=config.progress
         )

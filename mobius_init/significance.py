@@ -1,0 +1,52 @@
+"""Statistics for comparing training runs paired by seed: when a loss curve reaches a target, and a
+paired test of the differences (the same seed gives two inits the same data order and dropout)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import stats as scipy_stats
+
+
+def first_crossing(steps: Sequence[float], losses: Sequence[float], target: float) -> float | None:
+    """The first step at which a loss curve reaches ``target`` (loss <= target), linearly interpolated
+    between the two evaluations around the crossing; None if it never does."""
+    steps, losses = np.asarray(steps, dtype=np.float64), np.asarray(losses, dtype=np.float64)
+    hits = np.flatnonzero(losses <= target)
+    if not len(hits):
+        return None
+    i = int(hits[0])
+    if i == 0 or losses[i] == losses[i - 1]:
+        return float(steps[i])
+    fraction = (losses[i - 1] - target) / (losses[i - 1] - losses[i])
+    return float(steps[i - 1] + fraction * (steps[i] - steps[i - 1]))
+
+
+def mean_sd(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (n - 1; 0 for one value)."""
+    a = np.asarray(values, dtype=np.float64)
+    return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
+
+
+def paired_difference(a: Sequence[float], b: Sequence[float]) -> dict[str, float]:
+    """``a - b`` paired by index: mean, sd, n, and the two-sided p of a paired t-test (Student's t on
+    the differences with n - 1 degrees of freedom; NaN with fewer than 2 pairs or no spread)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1 or not len(a):
+        raise ValueError(f"paired values need two equal-length lists, got {a.shape} and {b.shape}")
+    diff = a - b
+    mean, sd = mean_sd(diff)
+    p = math.nan
+    if len(diff) > 1 and sd > 0:
+        p = float(scipy_stats.ttest_rel(a, b).pvalue)
+    return {"mean": mean, "sd": sd, "n": len(diff), "p": p}
+
+
+def plateaued(steps: Sequence[float], losses: Sequence[float], tail: float = 0.2, tolerance: float = 0.01) -> bool:
+    """True when the loss improved by less than ``tolerance`` (relative) over the last ``tail`` of steps."""
+    steps, losses = np.asarray(steps, dtype=np.float64), np.asarray(losses, dtype=np.float64)
+    start = steps[0] + (1 - tail) * (steps[-1] - steps[0])
+    before = np.interp(start, steps, losses)
+    return bool((before - losses[-1]) / abs(before) < tolerance)

@@ -1,0 +1,81 @@
+"""The monitors where users train: a transformers Trainer (values reach its reporters) and Lightning."""
+
+import numpy as np
+import pytest
+import torch
+
+from mobius_init import CorpusStats, K0CosineMonitor, MiniGPT, MiniGPTConfig
+
+
+@pytest.fixture(scope="module")
+def data(lee_docs):
+    stats = CorpusStats.from_corpus(lee_docs, vocab_size=300)
+    ids = np.concatenate(list(stats.encode(lee_docs)))
+    return stats, torch.as_tensor(ids[: 16 * 64], dtype=torch.long).view(64, 16)
+
+
+def event_tags(folder):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tags = set()
+    for path in folder.rglob("events.out.tfevents.*"):
+        accumulator = EventAccumulator(str(path))
+        accumulator.Reload()
+        tags |= set(accumulator.Tags()["scalars"])
+    return tags
+
+
+def test_hf_trainer_reports_reach_tensorboard(data, tmp_path):
+    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("accelerate")
+    pytest.importorskip("tensorboard")
+    from mobius_init.integrations.hf import add_monitor, gpt2_model
+
+    stats, blocks = data
+    torch.manual_seed(0)
+    model = gpt2_model(MiniGPTConfig(vocab_size=stats.vocab_size, n_embd=16, n_layer=1, block_size=16))
+    monitor = K0CosineMonitor(stats, every=2, top_n=64)
+    args = transformers.TrainingArguments(
+        output_dir=str(tmp_path / "out"), max_steps=4, per_device_train_batch_size=8, report_to=["tensorboard"],
+        use_cpu=True, logging_steps=2, save_strategy="no",
+    )
+    trainer = transformers.Trainer(model=model, args=args, train_dataset=[{"input_ids": b, "labels": b} for b in blocks])
+    add_monitor(trainer, monitor, prefix="k0")
+    trainer.train()
+    assert [h["step"] for h in monitor.history] == [0, 2, 4]
+    tags = event_tags(tmp_path / "out")  # the TensorBoard reporter writes under output_dir
+    assert {"train/k0/k0_cos_eigh", "train/k0/control_random_k0_cos_eigh", "train/k0/control_initial_k0_cos_eigh"} <= tags
+    logged = [h for h in trainer.state.log_history if "k0/k0_cos_eigh" in h]
+    assert [h["step"] for h in logged] == [0, 2, 4]
+
+
+def test_lightning_reports_reach_the_logger(data, tmp_path):
+    lightning = pytest.importorskip("lightning")
+    from lightning.pytorch.loggers import CSVLogger
+
+    from mobius_init.integrations.lightning import MonitorCallback
+
+    stats, blocks = data
+
+    class Module(lightning.LightningModule):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.model = MiniGPT(MiniGPTConfig(vocab_size=stats.vocab_size, n_embd=16, block_size=16))
+
+        def training_step(self, batch, batch_idx):
+            return self.model(batch[:, :-1], batch[:, 1:])[1]
+
+        def configure_optimizers(self):
+            return torch.optim.AdamW(self.parameters(), lr=1e-3)
+
+    monitor = K0CosineMonitor(stats, every=2, top_n=64)
+    trainer = lightning.Trainer(
+        max_steps=4, accelerator="cpu", logger=CSVLogger(str(tmp_path)), callbacks=[MonitorCallback(monitor)],
+        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, log_every_n_steps=1,
+    )
+    trainer.fit(Module(), torch.utils.data.DataLoader(blocks, batch_size=8))
+    metrics = (next(tmp_path.rglob("metrics.csv"))).read_text()
+    header = metrics.splitlines()[0].split(",")
+    assert "monitor/k0_cos_eigh" in header and "monitor/control_random_k0_cos_eigh" in header
+    assert [h["step"] for h in monitor.history] == [0, 2, 4]

@@ -22,6 +22,46 @@ def require(path: Path) -> Path:
     return path
 
 
+class MemorySampler:
+    """Samples this process's resident memory every ``interval`` seconds in a thread; :meth:`peak` gives
+    the highest sample in a time span (for per-stage peaks of a call that times its own stages)."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        import threading
+
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
+
+    def _run(self, interval: float) -> None:
+        page = os.sysconf("SC_PAGE_SIZE")
+        with open("/proc/self/statm") as statm:
+            while not self._stop.is_set():
+                statm.seek(0)
+                self.samples.append((time.perf_counter(), int(statm.read().split()[1]) * page / 2**30))
+                self._stop.wait(interval)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak(self, start: float, end: float) -> float:
+        inside = [gib for t, gib in self.samples if start <= t <= end]
+        return max(inside) if inside else float("nan")
+
+    def stage_peaks(self, start: float, seconds: dict[str, float]) -> dict[str, float]:
+        """Peak GiB of each stage of a call that began at ``start`` and timed its stages in order."""
+        peaks, t = {}, start
+        for stage, duration in seconds.items():
+            peaks[stage] = self.peak(t, t + duration)
+            t += duration
+        return peaks
+
+
 def peak_rss_gib() -> float:
     """Peak resident memory of this process so far, in GiB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
@@ -72,9 +112,6 @@ def run_phase(script: str, phase: str, *args: str) -> dict:
     return result
 
 
-W2V_MAX_SENTENCE = 10_000
-
-
 def similarity_files() -> dict[str, Path]:
     """gensim's SimLex-999 and WordSim-353, plus the WS-353 similarity/relatedness splits when the
     shared benchmark folder is present."""
@@ -89,29 +126,17 @@ def similarity_files() -> dict[str, Path]:
 
 
 def train_word2vec(corpus: Path, sg: bool, vector_size: int = 300, max_final_vocab: int | None = None):
-    """gensim Word2Vec (window 5, min_count 10, negative 5, 5 epochs, 2 workers, seed 0) on the
-    text8-normalised corpus; documents are cut into pieces of at most 10,000 words because gensim
-    silently truncates longer sentences. Returns (KeyedVectors, seconds spent reading)."""
-    from gensim.models import Word2Vec
-
-    from mobius_init import read_corpus
+    """gensim Word2Vec (window 5, min_count 5, negative 5, 5 epochs, 2 workers, seed 0) on the
+    text8-normalised corpus, read by ``res2vec.baselines``. Returns (KeyedVectors, seconds spent reading)."""
+    from res2vec.baselines import train_word2vec as train
+    from res2vec.baselines import word2vec_sentences
 
     t0 = time.perf_counter()
-    sentences = []
-    for doc in read_corpus(corpus, normalize="text8"):
-        words = doc.split()
-        sentences.extend(words[i : i + W2V_MAX_SENTENCE] for i in range(0, len(words), W2V_MAX_SENTENCE))
+    sentences = word2vec_sentences(corpus)
     read_seconds = time.perf_counter() - t0
-    model = Word2Vec(
-        sentences,
-        sg=int(sg),
-        vector_size=vector_size,
-        window=5,
-        min_count=10,
-        negative=5,
-        epochs=5,
-        workers=2,
-        seed=0,
-        max_final_vocab=max_final_vocab,
-    )
-    return model.wv, read_seconds
+    if max_final_vocab is None:
+        return train(sentences, sg=sg, vector_size=vector_size), read_seconds
+    from collections import Counter
+
+    counts = Counter(w for s in sentences for w in s).most_common(max_final_vocab)
+    return train(sentences, sg=sg, vector_size=vector_size, vocabulary=tuple(zip(*counts, strict=True))), read_seconds

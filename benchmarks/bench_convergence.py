@@ -79,8 +79,13 @@ def diagnose(runs: list[dict], stats_path: Path, top_n: int) -> list[dict]:
         k0.start(run["E"][0].astype(np.float64))
         for t in steps[1:]:
             E = run["E"][t].astype(np.float64)
-            row = {"run": run["name"], "init": run["init"], "step": t, "remaining": float(np.interp(t, val_steps, val))
-                   - end, "control_step_fraction": t / total}
+            row = {
+                "run": run["name"],
+                "init": run["init"],
+                "step": t,
+                "remaining": float(np.interp(t, val_steps, val)) - end,
+                "control_step_fraction": t / total,
+            }
             row.update(monitor.measure(E, steps=np.arange(1, t + 1), losses=losses[:t]))
             row.update({f"control_{c}_{k}": v for c, values in monitor.controls.items() for k, v in values.items()})
             quantities = k0.measure(E)
@@ -108,10 +113,16 @@ def score(rows: list[dict], name: str) -> dict:
     def column(subset, key):
         return np.array([r.get(key, np.nan) for r in subset], dtype=np.float64)
 
-    within = [rho(column(sub, name), column(sub, "remaining")) for run in runs
-              if (sub := [r for r in rows if r["run"] == run])]
-    across = [rho(column(sub, name), column(sub, "remaining")) for step in steps
-              if (sub := [r for r in rows if r["step"] == step])]
+    within = [
+        rho(column(sub, name), column(sub, "remaining"))
+        for run in runs
+        if (sub := [r for r in rows if r["run"] == run])
+    ]
+    across = [
+        rho(column(sub, name), column(sub, "remaining"))
+        for step in steps
+        if (sub := [r for r in rows if r["step"] == step])
+    ]
     within_a = np.array(within)
     finite = within_a[np.isfinite(within_a)]
     mean_within = float(finite.mean()) if len(finite) else float("nan")
@@ -120,11 +131,16 @@ def score(rows: list[dict], name: str) -> dict:
     mean_across = float(np.nanmean(across_a)) if np.isfinite(across_a).any() else float("nan")
     sign = np.sign(mean_within) if np.isfinite(mean_within) else 0
     tracks = bool(
-        len(finite) == len(within) and abs(mean_within) >= TRACK and np.all(np.sign(finite) == sign)
-        and np.isfinite(pooled) and abs(pooled) >= TRACK and np.sign(pooled) == sign
+        len(finite) == len(within)
+        and abs(mean_within) >= TRACK
+        and np.all(np.sign(finite) == sign)
+        and np.isfinite(pooled)
+        and abs(pooled) >= TRACK
+        and np.sign(pooled) == sign
     )
-    informative = bool(tracks and np.isfinite(mean_across) and np.sign(mean_across) == sign
-                       and abs(mean_across) >= CROSS)
+    informative = bool(
+        tracks and np.isfinite(mean_across) and np.sign(mean_across) == sign and abs(mean_across) >= CROSS
+    )
     return {
         "within_mean": mean_within,
         "within_min_abs": float(np.abs(finite).min()) if len(finite) else float("nan"),
@@ -150,8 +166,14 @@ def main() -> None:
     runs = load_runs(args.compare_dir)
     rows = diagnose(runs, args.compare_dir / "data" / "stats.npz", args.top_n)
     names = ["control_step_fraction", *CANDIDATES]
-    names += ["k0_cos_eigh", "k0_cos_fft", "circulant_score", "k0_cos_eigh_change", "k0_cos_fft_change",
-              "circulant_score_change"]
+    names += [
+        "k0_cos_eigh",
+        "k0_cos_fft",
+        "circulant_score",
+        "k0_cos_eigh_change",
+        "k0_cos_fft_change",
+        "circulant_score_change",
+    ]
     controls = [k for k in rows[0] if k.startswith("control_") and k != "control_step_fraction"]
     scores = {name: score(rows, name) for name in names + controls}
     inits = sorted({r["init"] for r in rows})
@@ -162,12 +184,38 @@ def main() -> None:
         verdict = "informative" if s["informative"] else "tracks only" if s["tracks"] else "fails"
         if name == "control_step_fraction" or name in controls:
             verdict = "control"
-        table.append([name, f"{s['within_mean']:+.3f}", f"{s['within_min_abs']:.3f}", f"{s['pooled']:+.3f}",
-                      f"{s['across_mean']:+.3f}", verdict])
-    print(markdown_table(["diagnostic", "ρ within run (mean)", "min |ρ| in a run", "ρ pooled", "ρ across runs, same step",
-                          "verdict"], table))
-    save_results(args, {"scores": scores, "rows": rows, "runs": [r["name"] for r in runs],
-                        "criteria": {"track": TRACK, "across": CROSS}})
+        table.append(
+            [
+                name,
+                f"{s['within_mean']:+.3f}",
+                f"{s['within_min_abs']:.3f}",
+                f"{s['pooled']:+.3f}",
+                f"{s['across_mean']:+.3f}",
+                verdict,
+            ]
+        )
+    print(
+        markdown_table(
+            [
+                "diagnostic",
+                "ρ within run (mean)",
+                "min |ρ| in a run",
+                "ρ pooled",
+                "ρ across runs, same step",
+                "verdict",
+            ],
+            table,
+        )
+    )
+    save_results(
+        args,
+        {
+            "scores": scores,
+            "rows": rows,
+            "runs": [r["name"] for r in runs],
+            "criteria": {"track": TRACK, "across": CROSS},
+        },
+    )
     if args.plot:
         plot(rows, scores, names, args.plot)
 
@@ -183,8 +231,11 @@ def plot(rows: list[dict], scores: dict, names: list[str], path: Path) -> None:
     ax = axes[0]
     y = np.arange(len(shown) + 1)
     labels = ["step fraction (control)", *shown]
-    for offset, key, label in ((-0.25, "within_mean", "within run"), (0, "pooled", "pooled"),
-                               (0.25, "across_mean", "across runs, same step")):
+    for offset, key, label in (
+        (-0.25, "within_mean", "within run"),
+        (0, "pooled", "pooled"),
+        (0.25, "across_mean", "across runs, same step"),
+    ):
         ax.barh(y + offset, [scores[n][key] for n in ["control_step_fraction", *shown]], height=0.25, label=label)
     ax.set_yticks(y, labels, fontsize=7)
     ax.axvline(0, color="black", lw=0.8)

@@ -30,8 +30,15 @@ monitor = K0CosineMonitor(stats, every=10, top_n=200)
 with tempfile.TemporaryDirectory() as out:
     trainer = Trainer(
         model=model,
-        args=TrainingArguments(output_dir=out, max_steps=args.steps, per_device_train_batch_size=8, report_to=[],
-                               use_cpu=True, save_strategy="no", logging_steps=10),
+        args=TrainingArguments(
+            output_dir=out,
+            max_steps=args.steps,
+            per_device_train_batch_size=8,
+            report_to=[],
+            use_cpu=True,
+            save_strategy="no",
+            logging_steps=10,
+        ),
         train_dataset=[{"input_ids": b, "labels": b} for b in blocks],
     )
     add_monitor(trainer, monitor, prefix="k0")

@@ -8,10 +8,21 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from .embeddings import METHODS
+from . import __version__
+from .embeddings import CONTROLS, DEFAULT_METHOD, METHODS
 from .experiments.compare import DEMO, CompareConfig
-from .experiments.verify_mobius import QUICK, VerifyConfig
-from .options import HelpFormatter, add_config_options, config_from_args, run_command, with_values
+from .experiments.verify_mobius import VerifyConfig
+from .experiments.verify_res2vec import Res2VecVerifyConfig
+from .experiments.verify_word2vec import Word2VecVerifyConfig
+from .options import (
+    HelpFormatter,
+    add_config_options,
+    config_from_args,
+    output_directory,
+    output_file,
+    run_command,
+    with_values,
+)
 from .settings import CorpusConfig
 
 SOURCE_HELP = (
@@ -25,11 +36,18 @@ COMMON.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def _stats(args: argparse.Namespace) -> None:
+    from .corpus import source_files
     from .stats import CorpusStats
 
+    output_file(args.output)
     corpus = config_from_args(CorpusConfig(), args)
+    source_files(args.source)  # a missing path fails now, not after the work
     stats = CorpusStats.from_corpus(
-        args.source, window=corpus.window, weighting=corpus.weighting, progress=True, **corpus.encode_options()
+        args.source,
+        window=corpus.window,
+        weighting=corpus.weighting,
+        progress=not args.quiet,
+        **corpus.encode_options(),
     )
     path = stats.save(args.output)
     print(stats.summary())
@@ -42,14 +60,18 @@ def _init(args: argparse.Namespace) -> None:
     from .embeddings import analytic_embeddings
     from .stats import CorpusStats
 
+    output_file(args.output)
     stats = CorpusStats.load(args.stats)
     scale = "match" if args.scale == "match" else float(args.scale)
-    E = analytic_embeddings(stats, args.dim, args.method, scale=scale, seed=args.seed, epsilon=args.epsilon)
+    E = analytic_embeddings(
+        stats, args.dim, args.method, scale=scale, seed=args.seed, epsilon=args.epsilon, control=args.control
+    )
     torch.save(
         {
             "embeddings": E,
             "tokens": list(stats.vocab.tokens),
             "method": args.method,
+            "control": args.control,
             "seed": args.seed,
             "scale": args.scale,
             "epsilon": args.epsilon,
@@ -63,6 +85,7 @@ def _init(args: argparse.Namespace) -> None:
 def _compare(args: argparse.Namespace) -> None:
     from .experiments.compare import run_compare
 
+    output_directory(args.output)
     config = replace(config_from_args(args.defaults, args, exclude=RUN_FIELDS), progress=not args.quiet)
     run_compare(config, args.output, resume=args.resume)
     print(Path(args.output, "results.md").read_text())
@@ -70,26 +93,39 @@ def _compare(args: argparse.Namespace) -> None:
         print(f"wrote {Path(args.output, name)}")
 
 
-def _verify(args: argparse.Namespace) -> None:
-    from .experiments.verify_mobius import run_verify
+VERIFY_EXCLUDE = RUN_FIELDS + ("train.steps", "train.eval_every")
 
-    config = config_from_args(VerifyConfig(), args, exclude=RUN_FIELDS + ("train.steps", "train.eval_every"))
-    config = replace(config, progress=not args.quiet)
+
+def _verify(args: argparse.Namespace) -> None:
+    from .experiments import verify_mobius, verify_res2vec, verify_word2vec
+
+    module = {"mobius": verify_mobius, "word2vec": verify_word2vec, "res2vec": verify_res2vec}[args.report]
+    output_directory(args.output)
+    config = replace(config_from_args(args.defaults, args, exclude=VERIFY_EXCLUDE), progress=not args.quiet)
     if args.quick:
-        config = with_values(config, QUICK)
-    report = run_verify(config, args.output)
+        config = with_values(config, module.QUICK)
+    module.run(config, args.output)
     print(Path(args.output, "report.md").read_text())
-    print(report["exclusion"])
-    for name in ("report.md", "report.json", "convergence.png", "alpha.png"):
+    for name in sorted(p.name for p in Path(args.output).iterdir() if p.suffix in (".md", ".json", ".png")):
         print(f"wrote {Path(args.output, name)}")
+
+
+def _verify_what(args: argparse.Namespace) -> None:
+    raise ValueError(
+        "say which report to verify: mobius-init verify mobius | word2vec | res2vec "
+        "(mobius is the MobiusKernel report, what a bare 'verify' ran before)"
+    )
 
 
 def _add_compare(sub: argparse._SubParsersAction, name: str, defaults: CompareConfig, output: str, **kw: str) -> None:
     p = sub.add_parser(name, formatter_class=HelpFormatter, parents=[COMMON], **kw)
     add_config_options(p, defaults, exclude=RUN_FIELDS)
     p.add_argument("-o", "--output", default=output, help=f"output directory (default: {output})")
-    p.add_argument("--resume", action="store_true", help="keep the finished runs in the output directory and "
-                   "continue an interrupted one from its checkpoint")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the finished runs in the output directory and continue an interrupted one from its checkpoint",
+    )
     p.set_defaults(func=_compare, defaults=defaults)
 
 
@@ -98,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mobius-init",
         description="Corpus statistics -> embeddings and analytic initializations of tied embeddings, with controls.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser(
         "stats",
@@ -114,12 +151,15 @@ def build_parser() -> argparse.ArgumentParser:
         "init",
         help="compute an analytic embedding matrix from saved statistics",
         description="Compute a V x DIM embedding from STATS (a file written by 'mobius-init stats') and save it "
-        "with torch.save as {'embeddings': tensor, 'tokens': [...], ...}. Methods: random (N(0, 0.02)), "
-        "mobius (the MobiusKernel pipeline), ppmi_svd (U S^1/2 of PPMI), mstar (word2vec's M* eigenvectors).",
+        "with torch.save as {'embeddings': tensor, 'tokens': [...], ...}. Methods: ppmi_svd (U S^1/2 of PPMI; "
+        "the default, the init the measurements recommend), mstar (word2vec's M* eigenvectors), random "
+        "(N(0, 0.02)), mobius (the MobiusKernel pipeline, measured no better than random). Controls: "
+        "random_rownorm (the init's row norms, random directions), shuffled (its rows given to other tokens).",
     )
     p.add_argument("stats", help="statistics .npz")
     p.add_argument("--dim", type=int, required=True, help="embedding dimension")
-    p.add_argument("--method", choices=METHODS, default="mobius", help="(default: mobius)")
+    p.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD, help=f"(default: {DEFAULT_METHOD})")
+    p.add_argument("--control", choices=CONTROLS, default=None, help="write a control of the init instead")
     p.add_argument("--scale", default="match", help="'match' (RMS of the random init, default) or an RMS value")
     p.add_argument("--seed", type=int, default=0, help="(default: 0)")
     p.add_argument("--epsilon", type=float, default=0.003, help="MobiusKernel epsilon (default: 0.003)")
@@ -147,18 +187,43 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "verify",
-        formatter_class=HelpFormatter,
-        parents=[COMMON],
-        help="rerun every table of the MobiusKernel report with controls and verdicts",
-        description="Train MiniGPTs with the report's settings and write DIR/report.md, report.json and plots: each "
-        "table row with the claimed value, the measured mean ± sd, three controls (untrained model, W = I, random E) "
-        "and a verdict from a stated rule. --quick: a tiny run for smoke tests (well under a minute). "
-        "Byte-level BPE needs --vocab-size >= 257.",
+        help="rerun a source report's numbered claims with controls and verdicts (mobius, word2vec, res2vec)",
+        description="Each report writes DIR/report.md, report.json and plots: every claim with the claimed value, "
+        "the measured mean ± sd, its controls and a verdict from one stated rule.",
     )
-    add_config_options(p, VerifyConfig(), exclude=RUN_FIELDS + ("train.steps", "train.eval_every"))
-    p.add_argument("--quick", action="store_true", help="tiny settings for a smoke test")
-    p.add_argument("-o", "--output", default="verify-out", help="(default: verify-out)")
-    p.set_defaults(func=_verify)
+    reports = p.add_subparsers(dest="report", metavar="REPORT")
+    p.set_defaults(func=_verify_what)
+    for name, defaults, text in (
+        (
+            "mobius",
+            VerifyConfig(),
+            "the MobiusKernel report: train MiniGPTs with its settings; three controls "
+            "(untrained model, W = I, random E). Byte-level BPE needs --vocab-size >= 257.",
+        ),
+        (
+            "word2vec",
+            Word2VecVerifyConfig(),
+            "the closed-form word2vec report (Karkada et al.) in its own "
+            "protocol: M*, PPMI and skip-gram, both analogy protocols, similarity, features = M*'s eigenvectors.",
+        ),
+        (
+            "res2vec",
+            Res2VecVerifyConfig(),
+            "the Res2Vec release: the dimension fixed point against random "
+            "embeddings, resonance against cosine, speed against skip-gram.",
+        ),
+    ):
+        r = reports.add_parser(
+            name,
+            formatter_class=HelpFormatter,
+            parents=[COMMON],
+            help=text.split(":")[0],
+            description=text + " --quick: a tiny run for smoke tests (under a minute).",
+        )
+        add_config_options(r, defaults, exclude=VERIFY_EXCLUDE)
+        r.add_argument("--quick", action="store_true", help="tiny settings for a smoke test")
+        r.add_argument("-o", "--output", default=f"verify-{name}", help=f"(default: verify-{name})")
+        r.set_defaults(func=_verify, defaults=defaults)
     return parser
 
 

@@ -12,12 +12,20 @@ the diagonal. Weightings of distance ``d``:
 Documents are gathered into chunks of about ``chunk_tokens`` tokens (split at document
 boundaries; a longer document is cut into pieces that overlap by ``window`` tokens), each chunk
 is reduced to a sparse matrix of forward pairs in a worker thread (NumPy and SciPy release the GIL),
-and the partial matrices are merged pairwise in a fixed order, so memory is bounded by the matrix
-and a few chunks, and the result is bit-identical for any number of workers.
+and the partial matrices are merged pairwise, so memory is bounded by the matrix and a few chunks.
+
+**Exact arithmetic.** Weights are scaled to integers by a common denominator (1 for uniform,
+``lcm(1..window)`` for harmonic, ``window`` for linear), so every partial sum is an integer held
+exactly in float64 (up to 2^53) and the one division at the end rounds once. The result is therefore
+bit-identical however the corpus is split: for any number of threads or chunk size, and across
+machines (:func:`count_partial` per part, any sum of parts, :func:`finish_counts`; see
+:mod:`mobius_init.distributed`). A harmonic window with ``lcm(1..window) > 2^20`` (window > 16) falls
+back to float weights, exact only up to summation order.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -41,6 +49,24 @@ def distance_weights(window: int, weighting: str = "uniform") -> np.ndarray:
     if weighting == "linear":
         return (window + 1 - d) / window
     raise ValueError(f"unknown weighting {weighting!r}; choose one of {', '.join(WEIGHTINGS)}")
+
+
+EXACT_DENOMINATOR_MAX = 2**20
+
+
+def integer_weights(window: int, weighting: str = "uniform") -> tuple[np.ndarray, float]:
+    """``(numerators, denominator)`` with ``numerators / denominator == distance_weights(...)`` and
+    integer numerators (as float64), or the float weights and 1.0 when no small denominator exists."""
+    weights = distance_weights(window, weighting)
+    d = np.arange(1, window + 1)
+    if weighting == "uniform":
+        return weights, 1.0
+    if weighting == "linear":
+        return (window + 1 - d).astype(np.float64), float(window)
+    denominator = math.lcm(*range(1, window + 1))
+    if denominator > EXACT_DENOMINATOR_MAX:
+        return weights, 1.0
+    return (denominator // d).astype(np.float64), float(denominator)
 
 
 def _chunks(docs: Iterable[np.ndarray], window: int, chunk_tokens: int) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
@@ -114,6 +140,68 @@ def _check_ids(tokens: np.ndarray, vocab_size: int) -> None:
         raise ValueError(f"token id {bad} is outside the vocabulary [0, {vocab_size})")
 
 
+def count_partial(
+    docs: Iterable[np.ndarray],
+    vocab_size: int,
+    window: int = 5,
+    weighting: str = "uniform",
+    *,
+    chunk_tokens: int = 1 << 21,
+    workers: int | None = None,
+    progress: bool = False,
+    total_tokens: int | None = None,
+) -> sp.csr_matrix:
+    """Forward-pair counts of ``docs`` with integer weights (:func:`integer_weights`), not yet
+    symmetrised or divided: the part of the corpus these documents are. Parts add up exactly."""
+    numerators, _ = integer_weights(window, weighting)
+    if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)) or vocab_size < 1:
+        raise ValueError(f"vocab_size must be an integer >= 1, got {vocab_size!r}")
+    vocab_size = int(vocab_size)
+    workers = workers or min(os.cpu_count() or 1, 8)
+    # Binary-counter merge: stack[k] holds the sum of 2**k chunks, so each count is merged
+    # O(log chunks) times and memory stays near that of the final matrix.
+    stack: list[tuple[int, sp.csr_matrix]] = []
+
+    def push(matrix: sp.csr_matrix) -> None:
+        level = 0
+        while stack and stack[-1][0] == level:
+            matrix = stack.pop()[1] + matrix
+            level += 1
+        stack.append((level, matrix))
+
+    def checked(chunks: Iterator[tuple[np.ndarray, np.ndarray, int]]) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
+        for chunk in chunks:
+            _check_ids(chunk[0], vocab_size)
+            yield chunk
+
+    bar = tqdm(total=total_tokens, unit="tok", unit_scale=True, desc="co-occurrence", disable=not progress)
+    pending: list[tuple[Future, int]] = []
+    with ThreadPoolExecutor(workers) as pool, bar:
+        for tokens, segment, n_start in checked(_chunks(docs, window, chunk_tokens)):
+            pending.append((pool.submit(_forward_pairs, tokens, segment, n_start, numerators, vocab_size), n_start))
+            while len(pending) > workers:  # bounded in-flight work, results taken in order
+                future, n = pending.pop(0)
+                push(future.result())
+                bar.update(n)
+        for future, n in pending:
+            push(future.result())
+            bar.update(n)
+    forward = sp.csr_matrix((vocab_size, vocab_size), dtype=np.float64)
+    for _, matrix in reversed(stack):
+        forward = matrix + forward
+    return forward
+
+
+def finish_counts(forward: sp.spmatrix, window: int = 5, weighting: str = "uniform") -> sp.csr_matrix:
+    """The symmetric co-occurrence matrix from summed :func:`count_partial` parts."""
+    _, denominator = integer_weights(window, weighting)
+    C = (forward + forward.T).tocsr()
+    if denominator != 1.0:
+        C.data /= denominator
+    C.sort_indices()
+    return C
+
+
 def count_cooccurrence(
     docs: Iterable[np.ndarray],
     vocab_size: int,
@@ -136,40 +224,14 @@ def count_cooccurrence(
         workers: threads (default: the CPU count, at most 8).
         progress: show a tqdm bar in tokens (``total_tokens`` sets its length).
     """
-    weights = distance_weights(window, weighting)
-    if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)) or vocab_size < 1:
-        raise ValueError(f"vocab_size must be an integer >= 1, got {vocab_size!r}")
-    vocab_size = int(vocab_size)
-    workers = workers or min(os.cpu_count() or 1, 8)
-    # Binary-counter merge: stack[k] holds the sum of 2**k chunks, so each count is merged
-    # O(log chunks) times and the summation order depends only on the input.
-    stack: list[tuple[int, sp.csr_matrix]] = []
-
-    def push(matrix: sp.csr_matrix) -> None:
-        level = 0
-        while stack and stack[-1][0] == level:
-            matrix = stack.pop()[1] + matrix
-            level += 1
-        stack.append((level, matrix))
-
-    def checked(chunks: Iterator[tuple[np.ndarray, np.ndarray, int]]) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
-        for chunk in chunks:
-            _check_ids(chunk[0], vocab_size)
-            yield chunk
-
-    bar = tqdm(total=total_tokens, unit="tok", unit_scale=True, desc="co-occurrence", disable=not progress)
-    pending: list[tuple[Future, int]] = []
-    with ThreadPoolExecutor(workers) as pool, bar:
-        for tokens, segment, n_start in checked(_chunks(docs, window, chunk_tokens)):
-            pending.append((pool.submit(_forward_pairs, tokens, segment, n_start, weights, vocab_size), n_start))
-            while len(pending) > workers:  # bounded in-flight work, results taken in order
-                future, n = pending.pop(0)
-                push(future.result())
-                bar.update(n)
-        for future, n in pending:
-            push(future.result())
-            bar.update(n)
-    forward = sp.csr_matrix((vocab_size, vocab_size), dtype=np.float64)
-    for _, matrix in reversed(stack):
-        forward = matrix + forward
-    return (forward + forward.T.tocsr()).tocsr()
+    forward = count_partial(
+        docs,
+        vocab_size,
+        window,
+        weighting,
+        chunk_tokens=chunk_tokens,
+        workers=workers,
+        progress=progress,
+        total_tokens=total_tokens,
+    )
+    return finish_counts(forward, window, weighting)

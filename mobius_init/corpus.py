@@ -89,8 +89,16 @@ def corpus_files(path: Path) -> list[Path]:
     return files
 
 
+class Files(tuple):
+    """A source made of files read in the given order, repeats allowed: ``Files(["a.xz", "b.xz"] * 20)``
+    (a plain list of strings is a list of documents)."""
+
+
 def source_files(source: Any) -> list[Path] | None:
-    """The files a path-like, glob or ``builtin:`` source reads, checked to exist; None for other sources."""
+    """The files a path-like, glob, :class:`Files` or ``builtin:`` source reads, checked to exist; None
+    for other sources."""
+    if isinstance(source, Files):
+        return [file for item in source for file in source_files(item)]
     if not isinstance(source, (str, Path)):
         return None
     text = str(source)
@@ -202,13 +210,33 @@ def hub_arguments(spec: str) -> tuple[str, str | None, str]:
     return path, config, split or "train"
 
 
+HUB_HOST = ("huggingface.co", 443)
+
+
+def check_hub_reachable(timeout: float = 3.0) -> None:
+    """Fail in seconds, not after the hub client's retries, when the Hugging Face hub cannot be reached
+    (skipped with ``HF_HUB_OFFLINE=1`` or ``HF_DATASETS_OFFLINE=1``, which read the local cache)."""
+    import os
+    import socket
+
+    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
+        return
+    try:
+        socket.create_connection(HUB_HOST, timeout=timeout).close()
+    except OSError as exc:
+        raise OSError(
+            f"cannot reach the Hugging Face hub ({HUB_HOST[0]}): {exc.strerror or exc}. Without network, download "
+            "the dataset elsewhere and pass its files, or set HF_HUB_OFFLINE=1 to read a dataset already cached"
+        ) from None
+
+
 def _hub_documents(spec: str, text_column: str) -> Iterator[str]:
     try:
         import datasets
     except ImportError:
         raise ImportError("hf: sources need the datasets package: pip install 'mobius-init[datasets]'") from None
-
     path, config, split = hub_arguments(spec)
+    check_hub_reachable()
     return _dataset_documents(datasets.load_dataset(path, config, split=split, streaming=True), text_column)
 
 

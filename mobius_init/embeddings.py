@@ -27,6 +27,7 @@ from .spectral import randomized_svd, sparse_plus_constant_eigenpairs
 from .stats import CorpusStats
 
 METHODS = ("random", "mobius", "ppmi_svd", "mstar")
+DEFAULT_METHOD = "ppmi_svd"  # the analytic init the measurements recommend (README)
 CONTROLS = ("random_rownorm", "shuffled")
 RANDOM_STD = 0.02  # the usual GPT initialization
 # Torch generator streams no model init uses, so a control never equals the run's own init.
@@ -133,7 +134,7 @@ def unigram_log_probs(counts: np.ndarray) -> np.ndarray:
 def analytic_embeddings(
     stats: CorpusStats,
     dim: int,
-    method: str = "mobius",
+    method: str = DEFAULT_METHOD,
     scale: str | float | None = "match",
     seed: int = 0,
     *,

@@ -189,7 +189,7 @@ def prefetch(items: Iterator[Any], depth: int = 256) -> Iterator[Any]:
         stop.set()
 
 
-class _FirstOccurrence:
+class FirstOccurrence:
     """Provisional word ids in order of first occurrence, assigned with C-level dict operations."""
 
     def __init__(self) -> None:
@@ -201,8 +201,11 @@ class _FirstOccurrence:
         return np.fromiter(map(self.index.__getitem__, words), dtype=np.int32, count=len(words))
 
 
-def _word_batches(docs: Iterator[str | bytes], normalize: str) -> Iterator[tuple[list, list[int]]]:
-    """``(words, lengths)`` per block of about 4 MiB of text: the words of its documents, concatenated."""
+def word_batches(
+    docs: Iterator[str | bytes], normalize: str, min_doc_tokens: int = 1
+) -> Iterator[tuple[list, list[int]]]:
+    """``(words, lengths)`` per block of about 4 MiB of text: the words of its documents with at least
+    ``min_doc_tokens`` words, concatenated."""
     words: list = []
     lengths: list[int] = []
     size = 0
@@ -212,7 +215,7 @@ def _word_batches(docs: Iterator[str | bytes], normalize: str) -> Iterator[tuple
             tokens = raw.translate(TEXT8_BYTES).split()
         else:
             tokens = normalize_text(decode(doc), normalize).split()
-        if not tokens:
+        if len(tokens) < max(min_doc_tokens, 1):
             continue
         words += tokens
         lengths.append(len(tokens))
@@ -242,6 +245,7 @@ def encode_corpus(
     markup: bool | str = "auto",
     text_column: str = "text",
     id_order: str | None = None,
+    min_doc_tokens: int = 1,
     progress: bool = False,
     spill_dir: str | None = None,
 ) -> Encoded:
@@ -257,6 +261,8 @@ def encode_corpus(
             Out-of-vocabulary tokens are removed before windowing, as word2vec does.
         normalize: ``none``, ``lower`` or ``text8`` (default: :func:`default_normalize`).
         markup, text_column: see :func:`read_corpus`.
+        min_doc_tokens: word-level only: documents with fewer words are left out entirely (e.g. 500,
+            as Karkada et al. keep Wikipedia articles).
         progress: a tqdm bar in tokens. spill_dir: where ids of a large corpus are spilled.
     """
     trained = isinstance(tokenizer, str) and tokenizer in KINDS
@@ -275,13 +281,15 @@ def encode_corpus(
     min_count = default_min_count(tokenizer) if min_count is None else min_count
     if tokenizer == "word" and vocab_size is not None and vocab_size < 1:
         raise ValueError(f"vocab_size must be >= 1, got {vocab_size}")
+    if min_doc_tokens != 1 and tokenizer != "word":
+        raise ValueError("min_doc_tokens applies to word-level vocabularies only")
     order = id_order or ("frequency" if trained else "tokenizer")
     docs = prefetch(raw_documents(source, markup, text_column))
     stream = IdStream(spill_dir=spill_dir)
     with tqdm(unit="tok", unit_scale=True, desc="encode", disable=not progress) as bar:
         if tokenizer == "word":
-            first = _FirstOccurrence()
-            for words, lengths in _word_batches(docs, normalize):
+            first = FirstOccurrence()
+            for words, lengths in word_batches(docs, normalize, min_doc_tokens):
                 stream.append(first(words), lengths)
                 bar.update(len(words))
             tokens = [t if isinstance(t, str) else t.decode("ascii") for t in first.index]

@@ -68,8 +68,12 @@ class Monitor(Callback):
         return report
 
     def state_dict(self) -> dict[str, Any]:
-        return {"controls": self.controls, "history": self.history, "seconds": self.seconds,
-                "E0": getattr(self, "E0", None)}
+        return {
+            "controls": self.controls,
+            "history": self.history,
+            "seconds": self.seconds,
+            "E0": getattr(self, "E0", None),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.controls, self.history, self.seconds = state["controls"], state["history"], state["seconds"]
@@ -111,9 +115,12 @@ class K0CosineMonitor(Monitor):
         if dense > DENSE_WARN_BYTES:
             import warnings
 
-            warnings.warn(f"K0CosineMonitor over {n:,} ids holds dense {n:,} x {n:,} arrays: about "
-                          f"{dense / 2**30:.0f} GiB; pass top_n (e.g. 1024) to bound it", ResourceWarning,
-                          stacklevel=2)
+            warnings.warn(
+                f"K0CosineMonitor over {n:,} ids holds dense {n:,} x {n:,} arrays: about "
+                f"{dense / 2**30:.0f} GiB; pass top_n (e.g. 1024) to bound it",
+                ResourceWarning,
+                stacklevel=2,
+            )
         super().__init__(every, seed)
         self.epsilon, self.vocab_size = epsilon, stats.vocab_size
         self.ids = stats.vocab.top_ids(n)
@@ -176,8 +183,9 @@ class ConvergenceMonitor(Monitor):
         self.loss_steps.append(int(step))
         self.losses.append(float(loss))
 
-    def measure(self, E: np.ndarray, E0: np.ndarray | None = None, steps: Any = None, losses: Any = None
-                ) -> dict[str, float]:
+    def measure(
+        self, E: np.ndarray, E0: np.ndarray | None = None, steps: Any = None, losses: Any = None
+    ) -> dict[str, float]:
         """The configured diagnostics for ``E`` given the initial embedding ``E0`` and the training losses
         so far (``steps``, ``losses``; default: what the monitor observed)."""
         E0 = getattr(self, "E0", E) if E0 is None else E0

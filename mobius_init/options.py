@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
+import re
 import sys
 import types
 import typing
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from .settings import InvalidSetting
@@ -99,6 +102,44 @@ def add_config_options(parser: argparse.ArgumentParser, config: Any, *, exclude:
     parser.set_defaults(option_flags=flags)
 
 
+def add_signature_options(
+    parser: argparse.ArgumentParser,
+    function: Callable[..., Any],
+    helps: dict[str, str],
+    *,
+    choices: dict[str, Sequence[Any]] | None = None,
+    parse: dict[str, Callable[[str], Any]] | None = None,
+    exclude: Iterable[str] = (),
+) -> list[str]:
+    """Add ``--name`` for every keyword parameter of ``function`` (an estimator's ``__init__``): its
+    default is the one in the signature, shown in the help. Returns the parameter names."""
+    import inspect
+
+    choices, parse, exclude = choices or {}, parse or {}, set(exclude)
+    hints = typing.get_type_hints(function)
+    names = []
+    for name, param in inspect.signature(function).parameters.items():
+        if name in ("self", *exclude) or param.default is inspect.Parameter.empty:
+            continue
+        kwargs: dict[str, Any] = {
+            "dest": name,
+            "default": param.default,
+            "help": f"{helps.get(name, '')} (default: {_show(param.default)})".strip(),
+        }
+        if hints.get(name) is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        else:
+            function_type, optional = _parser_for(hints.get(name, str))
+            function_type = parse.get(name, function_type)
+            kwargs["type"] = _none_or(function_type) if optional else function_type
+            if name in choices:
+                kwargs["choices"] = choices[name]
+        parser.add_argument(flag(name), **kwargs)
+        names.append(name)
+    parser.set_defaults(option_flags={n: flag(n) for n in names})
+    return names
+
+
 def config_from_args(config: Any, args: argparse.Namespace, *, exclude: Iterable[str] = ()) -> Any:
     """A copy of ``config`` with every command-line field set from ``args`` (nested configs too)."""
     values = {dotted: getattr(args, f.name) for dotted, f, _, _ in _cli_fields(config, set(exclude))}
@@ -124,18 +165,58 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Keeps descriptions as written; option help is wrapped as usual."""
 
 
+def output_file(path: str | Path, option: str = "--output") -> Path:
+    """Check, before any work, that a file can be written at ``path``: its folder exists and is writable,
+    and it is not a directory. Returns the path."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{option} {str(path)!r} is a directory; give a file name")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ValueError(f"{option} {str(path)!r}: the folder {str(folder)!r} does not exist; create it first")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{option} {str(path)!r}: the folder {str(folder)!r} is not writable")
+    return path
+
+
+def output_directory(path: str | Path, option: str = "--output") -> Path:
+    """Check, before any work, that ``path`` can be (or is) a writable directory; it is created later."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{option} {str(path)!r} is a file; give a directory (it is created if missing)")
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not os.access(existing, os.W_OK):
+        raise ValueError(f"{option} {str(path)!r}: {str(existing)!r} is not writable")
+    return path
+
+
+def with_flags(message: str, flags: dict[str, str]) -> str:
+    """``message`` with the Python names of settings replaced by the flags a command-line user typed
+    (``vocab_size`` -> ``--vocab-size``; one-word names only where written ``name=``)."""
+    for name, option in sorted(flags.items(), key=lambda item: -len(item[0])):
+        pattern = (
+            rf"(?<![\w-])({re.escape(name)})(?=[=\W]|$)" if "_" in name else rf"(?<![\w-])({re.escape(name)})(?==)"
+        )
+        message = re.sub(pattern, option, message)
+    return message
+
+
 def run_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     """Parse, run ``args.func(args)``, and turn a bad-input error into one line on stderr and exit
-    status 2; a setting's error names the flag the user typed."""
+    status 2; errors name the flags the user typed, not Python parameters."""
     args = parser.parse_args(argv)
+    flags = getattr(args, "option_flags", {})
     try:
         args.func(args)
     except InvalidSetting as exc:
-        option = getattr(args, "option_flags", {}).get(exc.field, flag(exc.field))
-        print(f"{parser.prog} {args.command}: error: {option} {exc.problem}", file=sys.stderr)
+        print(
+            f"{parser.prog} {args.command}: error: {flags.get(exc.field, flag(exc.field))} "
+            f"{with_flags(exc.problem, flags)}",
+            file=sys.stderr,
+        )
         return 2
-    except (ValueError, TypeError, KeyError, OSError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"{parser.prog} {args.command}: error: {message}", file=sys.stderr)
+    except (ValueError, TypeError, KeyError, OSError, ImportError) as exc:
+        message = str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
+        print(f"{parser.prog} {args.command}: error: {with_flags(message, flags)}", file=sys.stderr)
         return 2
     return 0

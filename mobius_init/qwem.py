@@ -56,11 +56,14 @@ def qwem_loss(W: torch.Tensor, G: torch.Tensor, H: torch.Tensor) -> torch.Tensor
 class QWEMRun:
     steps: np.ndarray  # recorded steps
     singular_values: np.ndarray  # len(steps) x d, descending
+    mode_norms: np.ndarray  # len(steps) x d: ||q_kᵀ W|| for M*'s eigenvector q_k, k by eigenvalue
     eigenvalues: np.ndarray  # top-d eigenvalues of M*, descending
+    eigenvectors: np.ndarray  # V x d, their eigenvectors
     u0: np.ndarray  # squared projection of W(0) on each eigenvector
     g: float  # mean weight
     lr: float
     losses: np.ndarray
+    W: np.ndarray  # the final embedding, V x d
 
     def predicted(self) -> np.ndarray:
         """Closed-form singular values at the recorded steps (len(steps) x d)."""
@@ -107,20 +110,33 @@ def train_qwem(
     W = (torch.randn(V, dim, generator=generator, dtype=torch.float64) * init_scale * np.sqrt(lam[0])).requires_grad_()
     u0 = np.sum((vecs.T @ W.detach().numpy()) ** 2, axis=1)
     G, H = torch.from_numpy(G_np), torch.from_numpy(H_np)
-    recorded, values, losses = [], [], []
+    recorded, values, modes, losses = [], [], [], []
+    Q_t = torch.from_numpy(vecs)
     optimizer = torch.optim.SGD([W], lr=lr)
     for step in range(steps + 1):
         loss = qwem_loss(W, G, H)
         if step % record_every == 0 or step == steps:
             recorded.append(step)
             values.append(torch.linalg.svdvals(W.detach()).numpy())
+            modes.append(torch.linalg.norm(Q_t.T @ W.detach(), dim=1).numpy())
             losses.append(loss.item())
         if step == steps:
             break
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    return QWEMRun(np.array(recorded), np.array(values), lam, u0, g, lr, np.array(losses))
+    return QWEMRun(
+        np.array(recorded),
+        np.array(values),
+        np.array(modes),
+        lam,
+        vecs,
+        u0,
+        g,
+        lr,
+        np.array(losses),
+        W.detach().numpy().copy(),
+    )
 
 
 def switch_steps(values: np.ndarray, steps: np.ndarray, targets: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from .cooccurrence import WEIGHTINGS
@@ -83,6 +84,12 @@ class CorpusConfig:
     def __post_init__(self) -> None:
         check_positive(self, "window")
         check_positive(self, "vocab_size", allow_none=True)
+        if self.tokenizer not in ("word", "bpe") and not Path(self.tokenizer).is_file():
+            raise InvalidSetting(
+                "tokenizer",
+                f"is {self.tokenizer!r}: choose word or bpe (lowercase), or give the "
+                "path of a tokenizer.json file (no such file)",
+            )
         if self.tokenizer == "bpe" and self.vocab_size is None:
             raise InvalidSetting("vocab_size", "is required with the bpe tokenizer (the number of ids to train)")
         if self.min_count is not None and (isinstance(self.min_count, bool) or self.min_count < 0):

@@ -157,6 +157,8 @@ def randomized_svd(
     if not 1 <= k <= min(m, n):
         raise ValueError(f"k must be in [1, {min(m, n)}] for a {m} x {n} matrix, got {k}")
     width = min(k + n_oversamples, min(m, n))
+    if width >= DENSE_FRACTION * min(m, n):  # a sketch nearly as wide as the matrix: a dense SVD is cheaper
+        return _dense_svd(X, k)
     A, At = torch_csr(X, dtype).to(device), torch_csr(X.T, dtype).to(device)
     omega = torch.from_numpy(np.random.default_rng(seed).standard_normal((n, width))).to(dtype).to(device)
     Q = orthonormal(A @ omega)
@@ -173,6 +175,29 @@ def randomized_svd(
     return U, S.cpu().numpy(), Vt
 
 
+DENSE_FRACTION = 0.3  # k + oversampling beyond this share of the smaller side: the dense path is faster
+DENSE_WARN_BYTES = 2**30
+
+
+def _dense_warning(shape: tuple[int, int], what: str) -> None:
+    size = 8 * shape[0] * shape[1] * 3  # the matrix and two factors of its size, in float64
+    if size > DENSE_WARN_BYTES:
+        warnings.warn(
+            f"{what} of a dense {shape[0]:,} x {shape[1]:,} matrix (about {size / 2**30:.1f} GiB); "
+            f"a few minutes on 2 cores at V = 10,000",
+            ResourceWarning,
+            stacklevel=3,
+        )
+
+
+def _dense_svd(X: sp.spmatrix, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Top-``k`` singular triplets by LAPACK on the dense matrix (for ``k`` near the matrix's size)."""
+    _dense_warning(X.shape, "an exact SVD")
+    U, S, Vt = np.linalg.svd(X.toarray(), full_matrices=False)
+    U, Vt = fix_signs(U[:, :k], Vt[:k], axis_of_components=0)
+    return U, S[:k], Vt
+
+
 def sparse_plus_constant_eigenpairs(
     S: sp.spmatrix, shift: float, k: int, *, seed: int = 0, tol: float = 1e-8
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -181,6 +206,12 @@ def sparse_plus_constant_eigenpairs(
     V = S.shape[0]
     if not 1 <= k < V:
         raise ValueError(f"k must be in [1, {V - 1}] for a matrix of size {V}, got {k}")
+    if k >= DENSE_FRACTION * V:  # Lanczos for most of the spectrum: the dense eigensolver is faster
+        _dense_warning(S.shape, "an exact eigendecomposition")
+        vals, vecs = np.linalg.eigh(S.toarray() + shift)
+        order = np.argsort(-vals, kind="stable")[:k]
+        (vecs,) = fix_signs(vecs[:, order])
+        return vals[order], vecs
     S_t = torch_csr(S, torch.float64)
 
     def matmat(x: np.ndarray) -> np.ndarray:
@@ -195,3 +226,12 @@ def sparse_plus_constant_eigenpairs(
     order = np.argsort(-vals, kind="stable")
     (vecs,) = fix_signs(vecs[:, order])
     return vals[order], vecs
+
+
+def subspace_overlap(A: np.ndarray, B: np.ndarray) -> float:
+    """How much of the column space of ``B`` lies in that of ``A`` (both V x k, any scaling): the mean
+    squared cosine of their principal angles, ``||Qaᵀ Qb||_F² / k`` (1: the same space; k/V on average
+    for a random one)."""
+    Qa = np.linalg.qr(np.asarray(A, dtype=np.float64))[0]
+    Qb = np.linalg.qr(np.asarray(B, dtype=np.float64))[0]
+    return float(np.sum(np.square(Qa.T @ Qb)) / Qb.shape[1])

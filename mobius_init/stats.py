@@ -69,6 +69,11 @@ class CorpusStats:
         progress: bool = False,
     ) -> CorpusStats:
         """Count the co-occurrences of an encoded corpus (see :func:`count_cooccurrence`)."""
+        if len(encoded.vocab) < 2:
+            raise ValueError(
+                f"the corpus gives a vocabulary of {len(encoded.vocab)} token ({encoded.vocab.tokens[0]!r}): "
+                "co-occurrence statistics need at least 2; use a larger corpus or lower min_count"
+            )
         C = count_cooccurrence(
             encoded.documents(),
             len(encoded.vocab),

@@ -35,10 +35,12 @@ class TrainConfig:
     batch_size: int = setting(16, "blocks per step")
     lr: float = setting(3e-4, "AdamW peak learning rate")
     weight_decay: float = setting(0.01, "AdamW weight decay (matrices only)")
-    schedule: str = setting("cosine", "learning rate: linear warmup then cosine decay to min_lr_ratio x lr, or "
-                            "constant", choices=SCHEDULES)
-    warmup_steps: int | None = setting(None, "steps of linear warmup (default: 2%% of the steps for cosine, 0 "
-                                       "for constant)")
+    schedule: str = setting(
+        "cosine", "learning rate: linear warmup then cosine decay to min_lr_ratio x lr, or constant", choices=SCHEDULES
+    )
+    warmup_steps: int | None = setting(
+        None, "steps of linear warmup (default: 2%% of the steps for cosine, 0 for constant)"
+    )
     min_lr_ratio: float = setting(0.1, "the cosine schedule's final learning rate, as a fraction of lr")
     eval_every: int = setting(100, "steps between validations (also at the first and last step)")
     eval_blocks: int = setting(64, "validation blocks, evenly spaced over the validation ids")
@@ -90,8 +92,9 @@ def resolve_device(device: str) -> torch.device:
         if not torch.cuda.is_available():
             raise InvalidSetting("device", f"{device!r} is not available on this machine (no CUDA); use cpu or auto")
         if resolved.index is not None and resolved.index >= torch.cuda.device_count():
-            raise InvalidSetting("device", f"{device!r} is not available: this machine has "
-                                 f"{torch.cuda.device_count()} CUDA device(s)")
+            raise InvalidSetting(
+                "device", f"{device!r} is not available: this machine has {torch.cuda.device_count()} CUDA device(s)"
+            )
     if resolved.type == "mps" and not torch.backends.mps.is_available():
         raise InvalidSetting("device", f"{device!r} is not available on this machine; use cpu or auto")
     return resolved
@@ -148,8 +151,14 @@ class TrainResult:
 def model_dims(model: torch.nn.Module) -> tuple[int, int]:
     """``(context length, vocabulary size)`` of MiniGPT or a Hugging Face causal LM."""
     config = getattr(model, "config", None)
-    block = next((getattr(config, n) for n in ("block_size", "n_positions", "max_position_embeddings")
-                  if getattr(config, n, None)), None)
+    block = next(
+        (
+            getattr(config, n)
+            for n in ("block_size", "n_positions", "max_position_embeddings")
+            if getattr(config, n, None)
+        ),
+        None,
+    )
     vocab = getattr(config, "vocab_size", None)
     if block is None or vocab is None:
         raise TypeError(f"{type(model).__name__} has no config with a context length and vocab_size")
@@ -164,7 +173,9 @@ def _loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Ten
     return F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1))
 
 
-def _as_stream(ids: Sequence[int] | np.ndarray | torch.Tensor, name: str, block_size: int, vocab_size: int) -> torch.Tensor:
+def _as_stream(
+    ids: Sequence[int] | np.ndarray | torch.Tensor, name: str, block_size: int, vocab_size: int
+) -> torch.Tensor:
     stream = torch.as_tensor(np.asarray(ids), dtype=torch.long).flatten()
     if len(stream) < block_size + 1:
         raise ValueError(
@@ -204,17 +215,23 @@ class _Run:
         self.generator = torch.Generator().manual_seed(config.seed)
         params = list(model.named_parameters())
         self.optimizer = torch.optim.AdamW(
-            [{"params": [p for _, p in params if p.dim() >= 2], "weight_decay": config.weight_decay},
-             {"params": [p for _, p in params if p.dim() < 2], "weight_decay": 0.0}],
+            [
+                {"params": [p for _, p in params if p.dim() >= 2], "weight_decay": config.weight_decay},
+                {"params": [p for _, p in params if p.dim() < 2], "weight_decay": 0.0},
+            ],
             lr=config.lr,
         )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda i: lr_multiplier(config, i))
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        start = torch.randint(0, len(self.train_stream) - self.block, (self.config.batch_size,), generator=self.generator)
+        start = torch.randint(
+            0, len(self.train_stream) - self.block, (self.config.batch_size,), generator=self.generator
+        )
         idx = start[:, None] + self.offsets
-        return (self.train_stream[idx].to(self.device, non_blocking=True),
-                self.train_stream[idx + 1].to(self.device, non_blocking=True))
+        return (
+            self.train_stream[idx].to(self.device, non_blocking=True),
+            self.train_stream[idx + 1].to(self.device, non_blocking=True),
+        )
 
     def evaluate(self) -> float:
         self.model.eval()
@@ -222,17 +239,25 @@ class _Run:
         with torch.no_grad(), self.autocast:
             for i in range(0, n, size):
                 total += float(_loss(self.model, self.val_x[i : i + size], self.val_y[i : i + size])) * len(
-                    self.val_x[i : i + size])
+                    self.val_x[i : i + size]
+                )
         self.model.train()
         return total / n
 
     def state(self, step: int, result: TrainResult, elapsed: float, callbacks: Sequence[Any]) -> dict[str, Any]:
         cuda = torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None
         return {
-            "step": step, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(), "rng_torch": torch.get_rng_state(), "rng_cuda": cuda,
-            "rng_batches": self.generator.get_state(), "history": result.history,
-            "train_losses": result.train_losses, "seconds": elapsed, "train_config": asdict(self.config),
+            "step": step,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "rng_torch": torch.get_rng_state(),
+            "rng_cuda": cuda,
+            "rng_batches": self.generator.get_state(),
+            "history": result.history,
+            "train_losses": result.train_losses,
+            "seconds": elapsed,
+            "train_config": asdict(self.config),
             "callbacks": [cb.state_dict() if hasattr(cb, "state_dict") else {} for cb in callbacks],
         }
 
@@ -295,8 +320,13 @@ def train(
             _call(callbacks, "on_eval", model, 0, metrics)
             _record(result, metrics, log, t0)
         since_eval: list[float] = []
-        bar = tqdm(range(start_step + 1, config.steps + 1), desc=config.desc, disable=not config.progress,
-                   initial=start_step, total=config.steps)
+        bar = tqdm(
+            range(start_step + 1, config.steps + 1),
+            desc=config.desc,
+            disable=not config.progress,
+            initial=start_step,
+            total=config.steps,
+        )
         for step in bar:
             x, y = run.batch()
             with run.autocast:

@@ -70,8 +70,9 @@ def set_output_bias_(model: torch.nn.Module, bias: torch.Tensor) -> torch.nn.Par
     if bias.shape != (head.weight.shape[0],):
         raise ValueError(f"the bias has shape {tuple(bias.shape)}, the head has {head.weight.shape[0]} outputs")
     if head.bias is None:
-        new = torch.nn.Linear(head.in_features, head.out_features, bias=True, device=head.weight.device,
-                              dtype=head.weight.dtype)
+        new = torch.nn.Linear(
+            head.in_features, head.out_features, bias=True, device=head.weight.device, dtype=head.weight.dtype
+        )
         new.weight = head.weight
         model.set_output_embeddings(new)
         head = new

@@ -1,4 +1,4 @@
-"""``res2vec`` command line: argument parsing only."""
+"""``res2vec`` command line: argument parsing only; the build options come from ``Res2Vec``'s signature."""
 
 from __future__ import annotations
 
@@ -8,48 +8,65 @@ import sys
 import time
 from collections.abc import Sequence
 
+from mobius_init import __version__
 from mobius_init.cooccurrence import WEIGHTINGS
-from mobius_init.corpus import NORMALIZATIONS
-from mobius_init.options import run_command
+from mobius_init.corpus import NORMALIZATIONS, source_files
+from mobius_init.options import HelpFormatter, add_signature_options, output_directory, run_command
 
-from .model import METHODS
+from .model import DIM_RULES, METHODS, Res2Vec
+from .resonance import METRICS
+
+HELP = {
+    "dim": "an integer, or a rule: auto (= pip), pip (Yin & Shen's PIP loss), resonance (the fixed point "
+    "under --metric)",
+    "max_dim": "size of the one SVD; every smaller dimension is a truncation of it",
+    "method": "ppmi_svd (PPMI -> SVD) or mstar (word2vec's M* eigenvectors)",
+    "window": "largest distance counted as co-occurrence",
+    "weighting": "weight of a pair at distance d",
+    "min_count": "drop words seen fewer times",
+    "vocab_size": "keep at most this many most frequent words",
+    "normalize": "text preset",
+    "cds": "context-distribution smoothing of PPMI (1: plain PPMI)",
+    "eig": "exponent p of the singular values in U S^p",
+    "context_vectors": "add the context vectors V S^p to the word vectors (w+c)",
+    "n_iter": "power iterations of the randomized SVD",
+    "metric": "the resonance geometry's metric",
+    "n_pairs": "word pairs sampled for R(d)",
+    "pair_vocab": "the pairs come from this many most frequent words",
+    "seed": "seed of the SVD sketch, the pair sample and the PIP draws",
+    "device": "where the SVD runs: cpu, cuda or auto",
+}
 
 
 def _dim(value: str) -> int | str:
-    return value if value == "auto" else int(value)
+    return value if value in DIM_RULES else int(value)
 
 
 def _build(args: argparse.Namespace) -> None:
-    from .model import Res2Vec
-
-    model = Res2Vec(
-        dim=args.dim,
-        max_dim=args.max_dim,
-        method=args.method,
-        window=args.window,
-        weighting=args.weighting,
-        min_count=args.min_count,
-        vocab_size=args.vocab_size,
-        normalize=args.normalize,
-        cds=args.cds,
-        eig=args.eig,
-        seed=args.seed,
-        progress=True,
-    )
+    output = output_directory(args.output)
+    source_files(args.source)  # a missing path fails now, not after the work
+    model = Res2Vec(**{name: getattr(args, name) for name in args.params}, progress=not args.quiet)
+    model.validate()
     t0 = time.perf_counter()
     model.fit(args.source)
     built = time.perf_counter() - t0
     r = model.results_
     for stage, seconds in r["seconds"].items():
         print(f"  {stage:<18} {seconds:8.2f} s")
+    zero = r["zero_rows"]
     print(
-        f"built in {built:.1f} s: vocabulary {r['vocab_size']:,}, dim {r['dim']} ({r['dimension_search']}), "
-        f"R = {r['R_avg']:.4f}, I(R) = {r['I_capacity']:.4f} bits, d* = {r['d_optimal']:.2f}, gap {r['gap']:+.2f}"
+        f"built in {built:.1f} s: vocabulary {r['vocab_size']:,}, dim {r['dim']} ({r['dimension']['rule']}), "
+        f"window {model.window} {model.weighting}"
+        + (
+            f"; {zero['count']} words without a vector left out: {', '.join(zero['words'][:8])}"
+            if zero["count"]
+            else ""
+        )
     )
     if not args.no_eval:
         _print_evaluation(model.evaluate())
-    model.save(args.output)
-    print(f"wrote {args.output}")
+    model.save(output)
+    print(f"wrote {output}")
 
 
 def _print_evaluation(report: dict) -> None:
@@ -65,12 +82,11 @@ def _print_evaluation(report: dict) -> None:
 
 def _eval(args: argparse.Namespace) -> None:
     from .evaluate import evaluate
-    from .model import Res2Vec
+    from .io import load_vectors
 
-    model = Res2Vec.load(args.directory)
-    similarity = args.similarity or None
+    kv = load_vectors(args.vectors)
     analogies = None if args.no_analogies else (args.analogies or "default")
-    report = evaluate(model.wv, similarity=similarity, analogies=analogies, restrict_vocab=args.restrict_vocab)
+    report = evaluate(kv, similarity=args.similarity or None, analogies=analogies, restrict_vocab=args.restrict_vocab)
     _print_evaluation(report)
     if args.json:
         print(json.dumps(report, indent=2))
@@ -79,42 +95,41 @@ def _eval(args: argparse.Namespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="res2vec",
-        description="Word embeddings computed, not trained: "
-        "co-occurrence -> PPMI -> SVD, with a self-consistent dimension.",
+        description="Word embeddings computed, not trained: co-occurrence -> PPMI -> SVD, with a dimension rule.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser(
         "build",
+        formatter_class=HelpFormatter,
         help="compute embeddings from a corpus and save them",
-        description="Compute Res2Vec embeddings of SOURCE (a file or directory, .gz/.bz2/.xz, "
-        "'builtin:lee' or 'hf:NAME') and write DIR/{embeddings.npy, vocab.json, counts.npy, metric.npy, "
-        "results.json, evaluation.json}.",
+        description="Compute Res2Vec embeddings of SOURCE (a file, directory or glob; .gz/.bz2/.xz; 'builtin:lee' "
+        "or 'hf:NAME') and write DIR/{embeddings.npy, vocab.json, counts.npy, metric.npy, results.json, "
+        "evaluation.json}. Save the vectors in word2vec's formats from Python: model.wv.save_word2vec_format.",
     )
     p.add_argument("source")
     p.add_argument("-o", "--output", required=True, help="output directory")
-    p.add_argument("--dim", type=_dim, default="auto", help="'auto' (self-consistent, default) or an integer")
-    p.add_argument("--max-dim", type=int, default=300, help="size of the SVD (default 300)")
-    p.add_argument("--method", choices=METHODS, default="ppmi_svd", help="(default ppmi_svd)")
-    p.add_argument("--window", type=int, default=5, help="(default 5)")
-    p.add_argument(
-        "--weighting", choices=WEIGHTINGS, default=None, help="(default: harmonic for ppmi_svd, linear for mstar)"
+    params = add_signature_options(
+        p,
+        Res2Vec.__init__,
+        HELP,
+        exclude=("progress",),
+        parse={"dim": _dim},
+        choices={"method": METHODS, "weighting": WEIGHTINGS, "normalize": NORMALIZATIONS, "metric": METRICS},
     )
-    p.add_argument("--min-count", type=int, default=10, help="(default 10)")
-    p.add_argument("--vocab-size", type=int, default=None, help="keep at most this many most frequent words")
-    p.add_argument("--normalize", choices=list(NORMALIZATIONS), default="text8", help="(default text8)")
-    p.add_argument("--cds", type=float, default=0.75, help="context-distribution smoothing (default 0.75)")
-    p.add_argument("--eig", type=float, default=0.5, help="exponent p of U S^p (default 0.5)")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-eval", action="store_true", help="skip the benchmarks (no evaluation.json is written)")
-    p.set_defaults(func=_build)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_build, params=params)
 
     p = sub.add_parser(
         "eval",
-        help="evaluate saved embeddings on similarity and analogy benchmarks",
-        description="Spearman rho on word-similarity files (default: gensim's SimLex-999 and "
-        "WordSim-353) and 3CosAdd/3CosMul analogy accuracy (default: Google set, top 30k words).",
+        help="evaluate word vectors on similarity and analogy benchmarks",
+        description="Spearman rho on word-similarity files (default: gensim's SimLex-999 and WordSim-353; header "
+        "lines are recognised) and 3CosAdd/3CosMul analogy accuracy (default: Google set, top 30k words). "
+        "VECTORS is a res2vec directory, a word2vec text (.txt, .vec) or binary (.bin) file, or a gensim "
+        "KeyedVectors file (.kv).",
     )
-    p.add_argument("directory")
+    p.add_argument("vectors")
     p.add_argument("--similarity", nargs="*", help="similarity files 'word1 word2 score' (replace the defaults)")
     p.add_argument("--analogies", help="analogy file in the Google format (default: questions-words.txt)")
     p.add_argument("--no-analogies", action="store_true")

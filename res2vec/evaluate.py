@@ -1,10 +1,13 @@
 """Standard benchmarks for word vectors: Spearman rho on word-similarity files, analogy accuracy.
 
-Similarity files: one pair per line, ``word1 word2 score`` separated by tabs or spaces; lines
-starting with ``#`` and blank lines are skipped (gensim's ``simlex999.txt`` and ``wordsim353.tsv``,
-wordvectors.org's ``EN-*.txt`` and hyperwords' files all read as they are). Analogy files: the
-Google format, ``: section`` headers and ``a b c d`` lines (read "a is to b as c is to d").
-Lookups are case-insensitive. A malformed line is a ``ValueError`` naming the file and line number.
+Similarity files: one pair per line, ``word1 word2 score`` separated by tabs, commas or spaces;
+lines starting with ``#`` and blank lines are skipped. A header line (its third field is not a
+number) is recognised, and the score is then its first numeric column after the two words, so the
+original distributions read as they are (``SimLex-999/SimLex-999.txt``: the SimLex999 column;
+``wordsim353/combined.tab`` and ``.csv``), as do gensim's ``simlex999.txt`` and ``wordsim353.tsv``,
+wordvectors.org's ``EN-*.txt`` and hyperwords' files. Analogy files: the Google format, ``: section``
+headers and ``a b c d`` lines (read "a is to b as c is to d"). Lookups are case-insensitive. A
+malformed line is a ``ValueError`` naming the file and line number.
 """
 
 from __future__ import annotations
@@ -40,21 +43,35 @@ def _lines(path: Path):
                 yield number, line
 
 
+def _fields(line: str) -> list[str]:
+    separator = "\t" if "\t" in line else "," if "," in line else None
+    return [f.strip() for f in line.split(separator)]
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if np.isfinite(value) else None
+
+
 def read_similarity_file(path: str | Path) -> list[tuple[str, str, float]]:
     """``(word1, word2, score)`` triples; ``ValueError`` with the line number on a malformed line."""
     path = Path(path)
     pairs = []
-    for number, line in _lines(path):
-        fields = line.split("\t") if "\t" in line else line.split()
-        try:
-            if len(fields) < 3:
-                raise ValueError
-            score = float(fields[2])
-            if not np.isfinite(score):
-                raise ValueError
-        except ValueError:
-            raise ValueError(f"{path}:{number}: expected 'word1 word2 score', got {line[:80]!r}") from None
-        pairs.append((fields[0].strip(), fields[1].strip(), score))
+    column = 2
+    lines = list(_lines(path))
+    for position, (number, line) in enumerate(lines):
+        fields = _fields(line)
+        if position == 0 and len(fields) >= 3 and _number(fields[2]) is None and len(lines) > 1:
+            following = _fields(lines[1][1])  # a header: the score is the next line's first number after the words
+            column = next((i for i in range(2, len(following)) if _number(following[i]) is not None), 2)
+            continue
+        score = _number(fields[column]) if len(fields) > column else None
+        if score is None:
+            raise ValueError(f"{path}:{number}: expected 'word1 word2 score', got {line[:80]!r}")
+        pairs.append((fields[0], fields[1], score))
     if not pairs:
         raise ValueError(f"{path}: no word pairs found")
     return pairs
@@ -96,16 +113,22 @@ class SimilarityResult:
         return self.oov_pairs / (self.pairs + self.oov_pairs)
 
 
-def evaluate_similarity(kv: KeyedVectors, path: str | Path) -> SimilarityResult:
-    """Spearman rho between human scores and cosines, over the pairs with both words known."""
+def evaluate_similarity(kv: KeyedVectors, path: str | Path, metric: np.ndarray | None = None) -> SimilarityResult:
+    """Spearman rho between human scores and cosines (under the metric tensor ``metric``, d x d, when
+    given: ``aᵀGb / sqrt(aᵀGa bᵀGb)``, Res2Vec's resonance), over the pairs with both words known."""
     index = _lower_index(kv)
     pairs = read_similarity_file(path)
     known = [(index[a.lower()], index[b.lower()], s) for a, b, s in pairs if a.lower() in index and b.lower() in index]
     if len(known) < 3:
         return SimilarityResult(float("nan"), len(known), len(pairs) - len(known))
     ia, ib, human = (np.array(x) for x in zip(*known, strict=True))
-    unit = kv.get_normed_vectors()
-    cosines = np.einsum("ij,ij->i", unit[ia], unit[ib])
+    if metric is None:
+        unit = kv.get_normed_vectors()
+        cosines = np.einsum("ij,ij->i", unit[ia], unit[ib])
+    else:
+        A, B = kv.vectors[ia].astype(np.float64), kv.vectors[ib].astype(np.float64)
+        AG, BG = A @ metric, B @ metric
+        cosines = np.einsum("ij,ij->i", AG, B) / np.sqrt(np.einsum("ij,ij->i", AG, A) * np.einsum("ij,ij->i", BG, B))
     return SimilarityResult(float(spearmanr(human, cosines).statistic), len(known), len(pairs) - len(known))
 
 
@@ -168,3 +191,40 @@ def evaluate(
         path = default_analogy_file() if analogies == "default" else Path(analogies)
         report["analogy"] = evaluate_analogies(kv, path, restrict_vocab)
     return report
+
+
+def pair_analogies(path: str | Path, index: dict[str, int]) -> tuple[np.ndarray, list[str]]:
+    """Karkada et al.'s analogy set: in each section of a Google-format file, the word pairs (a, b) of
+    its questions with both words in ``index``; every ordered pair of two distinct such pairs is a
+    question (rows ``a, b, c, d``: b - a + c should be d). Returns the questions (int ids) and their
+    sections."""
+    pairs: dict[str, list[tuple[int, int]]] = {}
+    for section, (a, b, c, d) in read_analogy_file(path):
+        found = pairs.setdefault(section, [])
+        for first, second in ((a, b), (c, d)):
+            if first in index and second in index and (index[first], index[second]) not in found:
+                found.append((index[first], index[second]))
+    questions, sections = [], []
+    for section, found in pairs.items():
+        for p in found:
+            for q in found:
+                if p != q:
+                    questions.append((*p, *q))
+                    sections.append(section)
+    return np.array(questions, dtype=np.int64).reshape(-1, 4), sections
+
+
+def analogy_accuracy(E: np.ndarray, questions: np.ndarray, batch: int = 512) -> float:
+    """3CosAdd accuracy of ``E`` (V x d, rows normalised here) on id questions: the answer is the word
+    nearest (cosine) to b - a + c among all V words but a, b, c."""
+    if not len(questions):
+        return float("nan")
+    norms = np.linalg.norm(E, axis=1, keepdims=True)
+    unit = np.divide(E, norms, out=np.zeros_like(E, dtype=np.float64), where=norms > 0)
+    hits = 0
+    for start in range(0, len(questions), batch):
+        q = questions[start : start + batch]
+        scores = (unit[q[:, 1]] - unit[q[:, 0]] + unit[q[:, 2]]) @ unit.T
+        scores[np.arange(len(q))[:, None], q[:, :3]] = -np.inf
+        hits += int((scores.argmax(axis=1) == q[:, 3]).sum())
+    return hits / len(questions)

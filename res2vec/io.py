@@ -78,3 +78,25 @@ def read_directory(directory: str | Path) -> dict[str, Any]:
         "results": json.loads((directory / "results.json").read_text(encoding="utf-8")),
         "evaluation": json.loads(evaluation.read_text(encoding="utf-8")) if evaluation.is_file() else None,
     }
+
+
+def load_vectors(path: str | Path) -> KeyedVectors:
+    """Word vectors from a Res2Vec directory, a word2vec text (``.txt``/``.vec``) or binary (``.bin``)
+    file, or a gensim ``KeyedVectors`` file (``.kv``); a clear error for anything else."""
+    path = Path(path)
+    if path.is_dir():
+        return read_directory(path)["kv"]
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no vectors at {str(path)!r}: give a res2vec directory or a .bin, .txt, .vec or .kv file"
+        )
+    try:
+        if path.suffix == ".kv":
+            return KeyedVectors.load(str(path))
+        if path.suffix in (".bin", ".txt", ".vec"):
+            return KeyedVectors.load_word2vec_format(str(path), binary=path.suffix == ".bin")
+    except Exception as exc:  # gensim raises many types for a malformed file
+        raise ValueError(f"cannot read {str(path)!r} as {path.suffix} word vectors: {exc}") from None
+    raise ValueError(
+        f"{str(path)!r}: unknown vector format {path.suffix!r}; use a res2vec directory, .bin, .txt, .vec or .kv"
+    )

@@ -1,54 +1,69 @@
 """The Res2Vec estimator: embeddings computed, not trained.
 
-Stages (each timed): encode (vocabulary) -> co-occurrence -> PPMI -> truncated SVD -> geometry.
-The embedding builders are :mod:`mobius_init.embeddings`' (the same ones behind the analytic inits).
+Stages (each timed): vocabulary (encode) -> co-occurrence -> PPMI -> truncated SVD -> dimension ->
+vectors -> geometry. The builders are :mod:`mobius_init`'s (the same ones behind the analytic inits).
+
+Defaults follow Levy, Goldberg & Dagan (2015), chosen from their published findings, not tuned on
+the benchmarks here: a window of 2 (their recommendation for PPMI-SVD) with word2vec's dynamic
+window (``linear`` weights, their "dyn"), context-distribution smoothing 0.75, eigenvalue weighting
+0.5 (``U S^0.5``, a symmetric variant), and context vectors added to word vectors (their "w+c").
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mobius_init.cooccurrence import distance_weights
-from mobius_init.embeddings import mstar_embeddings, ppmi_svd_embeddings
-from mobius_init.encoding import encode_corpus
+from mobius_init.cooccurrence import count_partial, distance_weights, finish_counts
+from mobius_init.embeddings import mstar_embeddings
+from mobius_init.encoding import WORD_MIN_COUNT, encode_corpus
+from mobius_init.matrices import mstar_parts, ppmi
+from mobius_init.spectral import randomized_svd
 from mobius_init.stats import CorpusStats
+from mobius_init.training import resolve_device
 
+from .dimension import pip_dimension, pip_noise, resonance_dimension
 from .io import keyed_vectors, read_directory, write_directory
-from .resonance import (
-    information_capacity,
-    metric_tensor,
-    optimal_dimension,
-    resonance_curve,
-    sample_pairs,
-    self_consistent_dimension,
-)
+from .resonance import METRICS, information_capacity, metric_tensor, optimal_dimension, resonance_curve, sample_pairs
 
 METHODS = ("ppmi_svd", "mstar")
-FITTED = ("wv", "metric_", "curve_", "results_")
+DIM_RULES = ("auto", "pip", "resonance")
+AUTO_RULE = "pip"  # what dim="auto" means (README: chosen from the measured dimension curves)
+FITTED = ("wv", "metric_", "curve_", "results_", "vocab_", "word_factors_", "context_factors_")
+
+
+def _unit_rows(X: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    return np.divide(X, norms, out=np.zeros_like(X), where=norms > 0)
 
 
 class Res2Vec:
-    """Count-based word embeddings with a self-consistent dimension (scikit-learn's conventions:
-    explicit parameters, ``fit`` returns self, fitted attributes exist only after ``fit``).
+    """Count-based word embeddings (scikit-learn's conventions: explicit parameters, ``fit`` returns
+    self, fitted attributes exist only after ``fit``; gensim's: ``.wv``, classmethod ``load``).
 
     Parameters:
-        dim: ``"auto"`` (the fixed point of ``d <- d*(V, R(d))``, see :mod:`res2vec.resonance`) or an int.
+        dim: an integer, or a rule: ``"pip"`` (Yin & Shen's PIP loss; :mod:`res2vec.dimension`),
+            ``"resonance"`` (the self-consistent fixed point under ``metric``), ``"auto"`` (= ``pip``).
         max_dim: size of the one SVD from which every ``d <= max_dim`` is a truncation (default 300).
-        method: ``"ppmi_svd"`` (PPMI -> SVD, ``U S^eig``) or ``"mstar"`` (eigenvectors of word2vec's
-            M* scaled by sqrt(eigenvalue), Karkada et al. 2025; ``cds``/``eig`` do not apply).
-        window, weighting: co-occurrence window (default 5) and distance weighting (default:
-            ``harmonic`` for ``ppmi_svd``, word2vec's ``linear`` for ``mstar``).
-        min_count, vocab_size: vocabulary filters (default 10, no cap). normalize: text preset (``text8``).
-        cds: context-distribution smoothing of PPMI (0.75; 1.0 is plain PPMI). eig: exponent p of U S^p (0.5).
-        n_iter: power iterations of the randomized SVD. n_pairs, pair_vocab: the resonance sample.
-        seed: seeds the SVD sketch and the pair sample. progress: tqdm bars.
+        method: ``"ppmi_svd"`` (PPMI -> SVD) or ``"mstar"`` (eigenvectors of word2vec's M* scaled by
+            sqrt(eigenvalue), Karkada et al. 2025; ``cds``/``eig``/``context_vectors`` do not apply).
+        window, weighting: co-occurrence window (2) and distance weighting (``linear``).
+        min_count, vocab_size: vocabulary filters (5, as word2vec; no cap). normalize: text preset (text8).
+        cds: context-distribution smoothing of PPMI (0.75). eig: exponent p of ``U S^p`` (0.5).
+        context_vectors: add the context vectors ``V S^p`` to the word vectors, each row normalised ("w+c").
+        n_iter: power iterations of the randomized SVD. metric: the resonance geometry's metric.
+        n_pairs, pair_vocab: the resonance sample. seed: SVD sketch, pair sample, PIP draws.
+        device: where the SVD's sparse products run (``cpu``, ``cuda``, ``auto``). progress: tqdm bars.
 
-    Fitted attributes: ``wv`` (gensim ``KeyedVectors`` with counts, most frequent word first),
-    ``metric_`` (d x d), ``curve_`` (R(d) for d = 1..max_dim), ``results_`` (dict; see :meth:`fit`).
+    Fitted attributes: ``wv`` (gensim ``KeyedVectors`` with counts, most frequent word first; words
+    whose vector is all zero are left out and listed in ``results_["zero_rows"]``), ``metric_``
+    (d x d), ``curve_`` (R(d) for d = 1..max_dim), ``results_`` (dict; see :meth:`fit`), ``vocab_``,
+    ``word_factors_`` / ``context_factors_`` (V x max_dim, ``U S^eig`` / ``V S^eig``, every vocabulary
+    word; :meth:`vectors` and :meth:`keyed_vectors` rebuild the embedding at any d from them; not saved).
     """
 
     def __init__(
@@ -56,17 +71,20 @@ class Res2Vec:
         dim: int | str = "auto",
         max_dim: int = 300,
         method: str = "ppmi_svd",
-        window: int = 5,
-        weighting: str | None = None,
-        min_count: int = 10,
+        window: int = 2,
+        weighting: str = "linear",
+        min_count: int = WORD_MIN_COUNT,
         vocab_size: int | None = None,
         normalize: str = "text8",
         cds: float = 0.75,
         eig: float = 0.5,
-        n_iter: int = 5,
+        context_vectors: bool = True,
+        n_iter: int = 2,
+        metric: str = "second_moment",
         n_pairs: int = 10_000,
         pair_vocab: int = 10_000,
         seed: int = 0,
+        device: str = "cpu",
         progress: bool = False,
     ) -> None:
         self.dim = dim
@@ -79,10 +97,13 @@ class Res2Vec:
         self.normalize = normalize
         self.cds = cds
         self.eig = eig
+        self.context_vectors = context_vectors
         self.n_iter = n_iter
+        self.metric = metric
         self.n_pairs = n_pairs
         self.pair_vocab = pair_vocab
         self.seed = seed
+        self.device = device
         self.progress = progress
 
     def __getattr__(self, name: str) -> Any:  # only called for attributes that do not exist
@@ -103,32 +124,48 @@ class Res2Vec:
             "normalize",
             "cds",
             "eig",
+            "context_vectors",
             "n_iter",
+            "metric",
             "n_pairs",
             "pair_vocab",
             "seed",
+            "device",
         )
         return {name: getattr(self, name) for name in names}
 
-    def _validate(self) -> None:
+    def validate(self) -> None:
+        """Check every parameter; raises ``ValueError`` naming the one that is wrong (before any work)."""
         if self.method not in METHODS:
             raise ValueError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
         if not (isinstance(self.max_dim, int) and self.max_dim >= 2):
             raise ValueError(f"max_dim must be an integer >= 2, got {self.max_dim!r}")
-        if self.dim != "auto" and not (isinstance(self.dim, int) and 1 <= self.dim <= self.max_dim):
-            raise ValueError(f"dim must be 'auto' or an integer in [1, max_dim = {self.max_dim}], got {self.dim!r}")
+        if self.dim not in DIM_RULES and not (isinstance(self.dim, int) and 1 <= self.dim <= self.max_dim):
+            raise ValueError(
+                f"dim must be one of {', '.join(DIM_RULES)} or an integer in [1, max_dim = "
+                f"{self.max_dim}], got {self.dim!r}"
+            )
         if not (np.isfinite(self.eig) and np.isfinite(self.cds) and self.cds > 0):
             raise ValueError(f"eig must be finite and cds positive, got eig={self.eig}, cds={self.cds}")
-        distance_weights(self.window, self._weighting())
-
-    def _weighting(self) -> str:
-        return self.weighting or ("linear" if self.method == "mstar" else "harmonic")
+        if self.metric not in METRICS:
+            raise ValueError(f"unknown metric {self.metric!r}; choose one of {', '.join(METRICS)}")
+        if not (isinstance(self.n_iter, int) and self.n_iter >= 0):
+            raise ValueError(f"n_iter must be an integer >= 0, got {self.n_iter!r}")
+        distance_weights(self.window, self.weighting)
+        resolve_device(self.device)
 
     def fit(self, source: Any) -> Res2Vec:
         """Compute the embeddings of ``source`` (anything ``mobius_init.read_corpus`` reads)."""
-        self._validate()
+        self.validate()
         seconds: dict[str, float] = {}
         t0 = time.perf_counter()
+
+        def stage(name: str) -> None:
+            nonlocal t0
+            now = time.perf_counter()
+            seconds[name] = seconds.get(name, 0.0) + now - t0
+            t0 = now
+
         encoded = encode_corpus(
             source,
             tokenizer="word",
@@ -137,50 +174,114 @@ class Res2Vec:
             normalize=self.normalize,
             progress=self.progress,
         )
-        seconds["vocabulary"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        stats = CorpusStats.from_encoded(encoded, self.window, self._weighting(), progress=self.progress)
-        seconds["cooccurrence"] = time.perf_counter() - t0
-        V = stats.vocab_size
+        stage("vocabulary")
+        V = len(encoded.vocab)
         if V <= self.max_dim:
             raise ValueError(
                 f"the corpus gives a vocabulary of {V} words (min_count={self.min_count}), too small for "
                 f"max_dim={self.max_dim}: lower max_dim or min_count, or use a larger corpus"
             )
+        # two halves of the documents, counted apart (exact: their sum is the whole corpus's count),
+        # so the PIP rule can read the noise from their difference at no extra counting cost
+        docs = encoded.documents()  # a stream: the first half of the documents, then the rest
+        halves = [
+            count_partial(part, V, self.window, self.weighting, progress=self.progress)
+            for part in (itertools.islice(docs, encoded.n_docs // 2), docs)
+        ]
+        C = finish_counts(halves[0] + halves[1], self.window, self.weighting)
+        stats = CorpusStats(
+            encoded.vocab,
+            C,
+            self.window,
+            self.weighting,
+            encoded.n_tokens,
+            encoded.n_tokens_raw,
+            encoded.n_docs,
+            encoded.normalize,
+            encoded.tokenizer,
+        )
+        stage("cooccurrence")
         if self.method == "ppmi_svd":
-            E_full = ppmi_svd_embeddings(
-                stats, self.max_dim, seed=self.seed, cds=self.cds, eig=self.eig, n_iter=self.n_iter, timings=seconds
+            P = ppmi(C, self.cds)
+            stage("ppmi")
+            U, S, Vt = randomized_svd(
+                P, self.max_dim, n_iter=self.n_iter, seed=self.seed, device=resolve_device(self.device)
+            )
+            W_full = U * S**self.eig
+            C_full = Vt.T * S**self.eig
+            spectrum = S
+            stage("svd")
+        else:
+            W_full = mstar_embeddings(stats, self.max_dim, seed=self.seed)
+            C_full = None
+            spectrum = np.sum(W_full**2, axis=0)  # the eigenvalues (negative ones were set to 0)
+            stage("mstar_eigenpairs")
+        pairs = sample_pairs(V, self.n_pairs, self.pair_vocab, self.seed)
+        dimension: dict[str, Any] = {"rule": self.dim if self.dim in DIM_RULES else "fixed"}
+        rule = AUTO_RULE if self.dim == "auto" else self.dim
+        if rule == "pip":
+
+            def half_matrix(forward):
+                counts = finish_counts(forward, self.window, self.weighting)
+                return (
+                    ppmi(counts, self.cds) if self.method == "ppmi_svd" else mstar_parts(counts, encoded.vocab.counts)
+                )
+
+            sigma = pip_noise(half_matrix(halves[0]), half_matrix(halves[1]))
+            pip = pip_dimension(
+                spectrum, sigma, V, alpha=self.eig if self.method == "ppmi_svd" else 0.5, seed=self.seed
+            )
+            dim = pip.dim
+            dimension.update(
+                {
+                    "pip_sigma": pip.sigma,
+                    "pip_threshold": pip.threshold,
+                    "pip_rank": pip.rank,
+                    "pip_loss": pip.loss.tolist(),
+                    "note": pip.note,
+                }
+            )
+        elif rule == "resonance":
+            choice = resonance_dimension(W_full, V, pairs, self.metric, control_seeds=(self.seed,))
+            dim = choice.dim
+            dimension.update(
+                {
+                    "metric": self.metric,
+                    "crossing": choice.crossing,
+                    "random_dim": choice.random_dim,
+                    "note": choice.message,
+                }
             )
         else:
-            E_full = mstar_embeddings(stats, self.max_dim, seed=self.seed, timings=seconds)
-        t0 = time.perf_counter()
-        curve = resonance_curve(E_full, sample_pairs(V, self.n_pairs, self.pair_vocab, self.seed))
-        if self.dim == "auto":
-            fixed = self_consistent_dimension(V, curve)
-            dim, message, crossing = fixed.dim, fixed.message, fixed.crossing
-        else:
-            dim, message, crossing = self.dim, f"dim fixed at {self.dim} by the caller", None
-        E = np.ascontiguousarray(E_full[:, :dim], dtype=np.float32)
-        self.metric_ = metric_tensor(E)
-        seconds["geometry"] = time.perf_counter() - t0
+            dim = self.dim
+        dimension["dim"] = dim
+        del halves
+        stage("dimension")
+        self.vocab_ = stats.vocab
+        self.word_factors_ = W_full.astype(np.float32)
+        self.context_factors_ = None if C_full is None else C_full.astype(np.float32)
+        self.wv = self.keyed_vectors(dim)
+        zero = [w for w in stats.vocab.tokens if w not in self.wv.key_to_index]
+        stage("vectors")
+        self.metric_ = metric_tensor(self.wv.vectors)
+        curve = resonance_curve(W_full, pairs, self.metric)
         R = float(curve[dim - 1])
-        d_opt = float(optimal_dimension(V, R))
         self.curve_ = curve
-        self.wv = keyed_vectors(stats.vocab.tokens, E, stats.vocab.counts)
+        stage("geometry")
         self.results_ = {
             "dim": dim,
             "vocab_size": V,
+            "dimension": dimension,
+            "zero_rows": {"count": len(zero), "words": zero[:50]},
             "R_avg": R,
             "I_capacity": float(information_capacity(R)),
-            "d_optimal": d_opt,
-            "gap": d_opt - dim,
-            "is_fixed_point": bool(crossing is not None and abs(d_opt - dim) < 1.0),
-            "dimension_search": message,
-            "crossing": crossing,
+            "d_optimal": float(optimal_dimension(V, R)),
             "weighting": stats.weighting,
             "n_tokens": stats.n_tokens,
             "n_tokens_raw": stats.n_tokens_raw,
             "n_docs": stats.n_docs,
+            "nnz": int(C.nnz),
+            "spectrum": [float(x) for x in spectrum],
             "metric_offdiagonal_max": float(np.abs(self.metric_ - np.diag(np.diag(self.metric_))).max()),
             "params": self.get_params(),
             "seconds": seconds,
@@ -191,6 +292,27 @@ class Res2Vec:
         }
         self.__dict__.pop("evaluation_", None)
         return self
+
+    def vectors(self, dim: int) -> np.ndarray:
+        """The embedding of every vocabulary word (V x dim, float64) at a dimension ``dim <= max_dim``, from
+        the one SVD: ``U S^eig``, plus ``V S^eig`` with both rows normalised when ``context_vectors``."""
+        if self.word_factors_ is None:
+            raise ValueError("a loaded Res2Vec keeps its final vectors (wv) only; vectors(dim) needs a fitted one")
+        W = self.word_factors_[:, :dim].astype(np.float64)
+        if not self.context_vectors or self.context_factors_ is None:
+            return W
+        return _unit_rows(W) + _unit_rows(self.context_factors_[:, :dim].astype(np.float64))
+
+    def keyed_vectors(self, dim: int) -> Any:
+        """A gensim ``KeyedVectors`` of :meth:`vectors` at ``dim`` (float32, with counts); words whose
+        vector is all zero (no positive PMI with any context) are left out."""
+        E = self.vectors(dim)
+        keep = np.flatnonzero(np.any(E != 0, axis=1))
+        return keyed_vectors(
+            [self.vocab_.tokens[i] for i in keep],
+            np.ascontiguousarray(E[keep], dtype=np.float32),
+            self.vocab_.counts[keep],
+        )
 
     def evaluate(self, **kwargs: Any) -> dict[str, Any]:
         """Run :func:`res2vec.evaluate` on ``wv``; the result is kept as ``evaluation_`` and saved."""
@@ -211,6 +333,7 @@ class Res2Vec:
         model = cls(**params)
         model.wv, model.metric_, model.results_ = saved["kv"], saved["metric"], saved["results"]
         model.curve_ = np.array([point["R"] for point in saved["results"].get("curve", [])])
+        model.word_factors_ = model.context_factors_ = model.vocab_ = None  # the SVD's factors are not saved
         if saved["evaluation"] is not None:
             model.evaluation_ = saved["evaluation"]
         return model

@@ -16,6 +16,12 @@ Definitions (also in the README):
 * **Self-consistent dimension**: the ``d`` at which ``d*(V, R(d))`` crosses ``d``. It is the first
   crossing from ``d* > d`` to ``d* < d`` (a stable fixed point of ``d <- d*(V, R(d))``), located by
   linear interpolation between neighbouring integers and rounded up.
+
+The metric is a choice (:data:`METRICS`): ``second_moment`` (the one above, the original
+specification), ``cosine`` (``G = I``, plain cosine) and ``whitened`` (``G = (EᵀE)⁻¹``: the cosine of
+the rows of ``U`` for ``E = U S^p``). For nearly isotropic vectors every R(d) falls like c/sqrt(d), so
+the fixed point can depend on V more than on the corpus; :func:`random_resonance_curve` gives the same
+curve for a Gaussian embedding of the same shape, the control every fixed point is reported beside.
 """
 
 from __future__ import annotations
@@ -66,14 +72,21 @@ def sample_pairs(V: int, n_pairs: int = 10_000, pair_vocab: int = 10_000, seed: 
     return np.stack([a, b], axis=1)
 
 
-def resonance_curve(E: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+METRICS = ("second_moment", "cosine", "whitened")
+
+
+def resonance_curve(E: np.ndarray, pairs: np.ndarray, metric: str = "second_moment") -> np.ndarray:
     """``R(d)`` for ``d = 1 .. E.shape[1]`` (array of that length) from the leading columns of ``E``.
 
     Uses the diagonal of ``G`` (exact for orthogonal columns; see the module docstring). The
-    normalisation of ``G`` cancels in a cosine, so only the column second moments matter.
+    normalisation of ``G`` cancels in a cosine, so only the column weights matter: the column second
+    moments (``second_moment``), ones (``cosine``) or their inverses (``whitened``).
     """
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
     E = np.asarray(E, dtype=np.float64)
-    g = np.einsum("ij,ij->j", E, E)
+    moments = np.einsum("ij,ij->j", E, E)
+    g = moments if metric == "second_moment" else np.ones_like(moments) if metric == "cosine" else 1 / moments
     xa, xb = E[pairs[:, 0]], E[pairs[:, 1]]
     dot = np.cumsum(xa * xb * g, axis=1)
     na = np.cumsum(xa * xa * g, axis=1)
@@ -123,3 +136,13 @@ def self_consistent_dimension(V: int, curve: np.ndarray) -> FixedPoint:
     d_opt = float(d_star[dim - 1])
     gap = d_opt - dim
     return FixedPoint(dim, d_opt, R, gap, bool(crossing is not None and abs(gap) < 1.0), crossing, message)
+
+
+def random_resonance_curve(
+    V: int, max_dim: int, pairs: np.ndarray, metric: str = "second_moment", seed: int = 0
+) -> np.ndarray:
+    """:func:`resonance_curve` of a Gaussian V x max_dim embedding (seeded): the control. Only the rows
+    the pairs use are drawn (their columns' weights are alike for a Gaussian matrix in any case)."""
+    rows = min(V, int(pairs.max()) + 1)
+    E = np.random.default_rng([seed, 7]).standard_normal((rows, max_dim))
+    return resonance_curve(E, pairs, metric)

@@ -28,7 +28,7 @@ def test_stats_command_with_saved_tokenizer(tmp_path, lee_docs):
     [
         (["stats", "no/such/file.txt", "-o", "x.npz"], "does not exist"),
         (["stats", "builtin:lee", "-o", "x.npz", "--window", "0"], "--window must be a positive integer, got 0"),
-        (["stats", "builtin:lee", "-o", "x.npz", "--vocab-size", "99999"], "fewer than vocab_size=99999"),
+        (["stats", "builtin:lee", "-o", "x.npz", "--vocab-size", "99999"], "fewer than --vocab-size=99999"),
         (["stats", "builtin:lee", "-o", "x.npz", "--window", "-2"], "--window must be a positive integer, got -2"),
         (["stats", "builtin:lee", "-o", "x.npz", "--tokenizer", "bpe"], "--vocab-size is required with the bpe"),
     ],

@@ -118,7 +118,7 @@ def test_compare_cli_bad_input(tmp_path, capsys):
     assert main(["compare", "--inits", "random,glove", "-o", str(tmp_path)]) == 2
     assert "--inits has 'glove': expected METHOD[:CONTROL][+unigram]" in capsys.readouterr().err
     assert main(["compare", "--block-size", "100000", "--steps", "1", "--vocab-size", "100", "-o", str(tmp_path)]) == 2
-    assert "fewer than block_size + 1" in capsys.readouterr().err
+    assert "fewer than --block-size + 1" in capsys.readouterr().err
 
 
 def test_examples_run_in_process(run_example, tmp_path):

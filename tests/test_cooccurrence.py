@@ -87,3 +87,30 @@ def test_out_of_range_and_non_integer_ids():
         count_cooccurrence([np.array([0, -1])], 3)
     with pytest.raises(TypeError, match="must be integers"):
         count_cooccurrence([np.array([0.0, 1.0])], 3)
+
+
+@pytest.mark.parametrize("weighting, window", [("harmonic", 5), ("linear", 16), ("harmonic", 16)])
+def test_exact_for_any_split(rng, weighting, window):
+    """Integer-scaled weights make the counts independent of how the corpus is split: chunk sizes,
+    threads, or parts counted separately (as on a cluster) give bit-identical matrices."""
+    from mobius_init.cooccurrence import count_partial, finish_counts
+
+    docs = random_docs(rng, 120, 40, 60)
+    reference = count_cooccurrence(docs, 40, window, weighting, chunk_tokens=1 << 20, workers=1)
+    for chunk in (7, 100, 1000):
+        other = count_cooccurrence(docs, 40, window, weighting, chunk_tokens=chunk, workers=2)
+        assert np.array_equal(other.toarray(), reference.toarray())
+    parts = [count_partial(docs[i::3], 40, window, weighting) for i in (2, 0, 1)]
+    merged = finish_counts(parts[0] + parts[1] + parts[2], window, weighting)
+    assert np.array_equal(merged.toarray(), reference.toarray())
+    np.testing.assert_allclose(reference.toarray(), naive_cooccurrence(docs, 40, window, weighting), rtol=1e-13)
+
+
+def test_integer_weights():
+    from mobius_init.cooccurrence import integer_weights
+
+    numerators, denominator = integer_weights(4, "harmonic")
+    assert denominator == 12 and numerators.tolist() == [12, 6, 4, 3]
+    numerators, denominator = integer_weights(5, "linear")
+    assert denominator == 5 and numerators.tolist() == [5, 4, 3, 2, 1]
+    assert integer_weights(30, "harmonic")[1] == 1.0  # lcm(1..30) is too large: float weights

@@ -53,6 +53,15 @@ def test_glob_pattern(tmp_path):
         list(read_corpus(str(tmp_path / "*.xz")))
 
 
+def test_files_source_repeats_in_order(tmp_path):
+    from mobius_init.corpus import Files
+
+    (tmp_path / "a.txt").write_text("one\n")
+    (tmp_path / "b.txt").write_text("two\n")
+    assert list(read_corpus(Files([tmp_path / "b.txt", tmp_path / "a.txt"] * 2))) == ["two", "one", "two", "one"]
+    assert list(read_corpus(["one"])) == ["one"]  # a list of strings stays a list of documents
+
+
 def test_wikiextractor_markup(tmp_path):
     path = tmp_path / "wiki_00"
     path.write_text(WIKI, encoding="utf-8")
@@ -128,8 +137,26 @@ def test_hub_source_calls_datasets(monkeypatch):
         return datasets.Dataset.from_dict({"text": ["from the hub"]})
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # no network here: read the (fake) cache, skip the reachability probe
     assert list(read_corpus("hf:wikitext/wikitext-2-raw-v1:test")) == ["from the hub"]
     assert calls == [("wikitext", "wikitext-2-raw-v1", "test", True)]
+
+
+def test_unreachable_hub_fails_in_seconds(monkeypatch):
+    pytest.importorskip("datasets")
+    import socket
+    import time
+
+    def refused(address, timeout):
+        raise OSError(101, "Network is unreachable")
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+    monkeypatch.setattr(socket, "create_connection", refused)
+    t0 = time.perf_counter()
+    with pytest.raises(OSError, match="cannot reach the Hugging Face hub .* set HF_HUB_OFFLINE=1"):
+        list(read_corpus("hf:wikitext/wikitext-2-raw-v1"))
+    assert time.perf_counter() - t0 < 2
 
 
 @pytest.mark.parametrize(

@@ -36,15 +36,26 @@ def test_hf_trainer_reports_reach_tensorboard(data, tmp_path):
     model = gpt2_model(MiniGPTConfig(vocab_size=stats.vocab_size, n_embd=16, n_layer=1, block_size=16))
     monitor = K0CosineMonitor(stats, every=2, top_n=64)
     args = transformers.TrainingArguments(
-        output_dir=str(tmp_path / "out"), max_steps=4, per_device_train_batch_size=8, report_to=["tensorboard"],
-        use_cpu=True, logging_steps=2, save_strategy="no",
+        output_dir=str(tmp_path / "out"),
+        max_steps=4,
+        per_device_train_batch_size=8,
+        report_to=["tensorboard"],
+        use_cpu=True,
+        logging_steps=2,
+        save_strategy="no",
     )
-    trainer = transformers.Trainer(model=model, args=args, train_dataset=[{"input_ids": b, "labels": b} for b in blocks])
+    trainer = transformers.Trainer(
+        model=model, args=args, train_dataset=[{"input_ids": b, "labels": b} for b in blocks]
+    )
     add_monitor(trainer, monitor, prefix="k0")
     trainer.train()
     assert [h["step"] for h in monitor.history] == [0, 2, 4]
     tags = event_tags(tmp_path / "out")  # the TensorBoard reporter writes under output_dir
-    assert {"train/k0/k0_cos_eigh", "train/k0/control_random_k0_cos_eigh", "train/k0/control_initial_k0_cos_eigh"} <= tags
+    assert {
+        "train/k0/k0_cos_eigh",
+        "train/k0/control_random_k0_cos_eigh",
+        "train/k0/control_initial_k0_cos_eigh",
+    } <= tags
     logged = [h for h in trainer.state.log_history if "k0/k0_cos_eigh" in h]
     assert [h["step"] for h in logged] == [0, 2, 4]
 
@@ -71,8 +82,14 @@ def test_lightning_reports_reach_the_logger(data, tmp_path):
 
     monitor = K0CosineMonitor(stats, every=2, top_n=64)
     trainer = lightning.Trainer(
-        max_steps=4, accelerator="cpu", logger=CSVLogger(str(tmp_path)), callbacks=[MonitorCallback(monitor)],
-        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, log_every_n_steps=1,
+        max_steps=4,
+        accelerator="cpu",
+        logger=CSVLogger(str(tmp_path)),
+        callbacks=[MonitorCallback(monitor)],
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        log_every_n_steps=1,
     )
     trainer.fit(Module(), torch.utils.data.DataLoader(blocks, batch_size=8))
     metrics = (next(tmp_path.rglob("metrics.csv"))).read_text()

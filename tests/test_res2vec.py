@@ -1,6 +1,7 @@
 import hashlib
 import json
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -77,13 +78,13 @@ def lee_model():
 def test_fit_outputs(lee_model):
     r = lee_model.results_
     kv = lee_model.wv
-    assert kv.vectors.shape == (r["vocab_size"], r["dim"]) and kv.vectors.dtype == np.float32
+    assert kv.vectors.shape == (r["vocab_size"] - r["zero_rows"]["count"], r["dim"])
+    assert kv.vectors.dtype == np.float32
     assert kv.index_to_key[0] == "the" and kv.get_vecattr("the", "count") > 1000
     assert len(r["curve"]) == 60 and r["curve"][0]["R"] == pytest.approx(1.0)
-    for key in ("R_avg", "I_capacity", "d_optimal", "gap", "is_fixed_point", "dimension_search"):
-        assert key in r
+    assert r["dimension"]["rule"] == "auto" and r["dimension"]["dim"] == r["dim"] and "pip_sigma" in r["dimension"]
     assert r["I_capacity"] == pytest.approx(information_capacity(r["R_avg"]))
-    assert set(r["seconds"]) == {"vocabulary", "cooccurrence", "ppmi", "svd", "geometry"}
+    assert set(r["seconds"]) == {"vocabulary", "cooccurrence", "ppmi", "svd", "dimension", "vectors", "geometry"}
     assert lee_model.metric_.shape == (r["dim"], r["dim"])
     assert kv.most_similar("president", topn=3)  # the gensim API works
     with pytest.raises(KeyError, match="qwertyuiop"):
@@ -91,19 +92,53 @@ def test_fit_outputs(lee_model):
 
 
 def test_integer_dim_and_nested_truncation():
-    a = Res2Vec(dim=20, min_count=3, max_dim=60).fit("builtin:lee")
-    b = Res2Vec(dim=40, min_count=3, max_dim=60).fit("builtin:lee")
-    assert a.results_["dim"] == 20 and "fixed at 20" in a.results_["dimension_search"]
+    a = Res2Vec(dim=20, min_count=3, max_dim=60, context_vectors=False).fit("builtin:lee")
+    b = Res2Vec(dim=40, min_count=3, max_dim=60, context_vectors=False).fit("builtin:lee")
+    assert a.results_["dim"] == 20 and a.results_["dimension"]["rule"] == "fixed"
     np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors[:, :20])  # one SVD, nested truncations
+
+
+def test_context_vectors_are_added_normalised():
+    plain = Res2Vec(dim=20, min_count=3, max_dim=60, context_vectors=False).fit("builtin:lee")
+    both = Res2Vec(dim=20, min_count=3, max_dim=60).fit("builtin:lee")
+    norms = np.linalg.norm(both.wv.vectors, axis=1)
+    assert norms.max() <= 2 + 1e-5 and norms.min() > 0  # the sum of two unit vectors
+    assert not np.allclose(both.wv.vectors, plain.wv.vectors)
 
 
 def test_mstar_method():
     m = Res2Vec(method="mstar", dim=20, min_count=3, max_dim=30).fit("builtin:lee")
-    assert m.results_["params"]["weighting"] is None and m._weighting() == "linear"  # word2vec's by default
+    assert m.results_["params"]["weighting"] == "linear"  # word2vec's dynamic window, as by default
     assert m.wv.vectors.shape[1] == 20 and np.isfinite(m.wv.vectors).all()
     again = Res2Vec(method="mstar", dim=20, min_count=3, max_dim=30).fit("builtin:lee")
     np.testing.assert_array_equal(m.wv.vectors, again.wv.vectors)  # deterministic
-    assert set(m.results_["seconds"]) == {"vocabulary", "cooccurrence", "mstar_eigenpairs", "geometry"}
+    assert set(m.results_["seconds"]) == {
+        "vocabulary",
+        "cooccurrence",
+        "mstar_eigenpairs",
+        "dimension",
+        "vectors",
+        "geometry",
+    }
+
+
+@pytest.mark.parametrize("metric", ["second_moment", "cosine", "whitened"])
+def test_resonance_rule_reports_its_random_control(metric):
+    m = Res2Vec(dim="resonance", metric=metric, min_count=3, max_dim=60).fit("builtin:lee")
+    d = m.results_["dimension"]
+    assert d["rule"] == "resonance" and d["metric"] == metric and 1 <= m.results_["dim"] <= 60
+    assert len(d["random_dim"]) == 1 and 1 <= d["random_dim"][0] <= 60
+
+
+def test_words_without_a_vector_are_reported_not_kept(lee_docs):
+    lonely = ["zzzlonely"] * 4  # documents of one word: no co-occurrence, an all-zero PPMI row
+    model = Res2Vec(dim=20, min_count=3, max_dim=40).fit(lee_docs + lonely)
+    zero = model.results_["zero_rows"]
+    assert zero["count"] >= 1 and "zzzlonely" in zero["words"] and "zzzlonely" not in model.wv
+    assert np.all(np.linalg.norm(model.wv.vectors, axis=1) > 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # gensim warns "invalid value" on zero rows
+        model.wv.most_similar("president", topn=3)
 
 
 def sha256(path):
@@ -165,7 +200,7 @@ def test_word2vec_formats(tmp_path, lee_model):
 def test_bad_input(tmp_path):
     with pytest.raises(ValueError, match=r"vocabulary of 183 words \(min_count=40\), too small for max_dim=300"):
         Res2Vec(min_count=40).fit("builtin:lee")
-    with pytest.raises(ValueError, match="dim must be 'auto' or an integer"):
+    with pytest.raises(ValueError, match="dim must be one of auto, pip, resonance or an integer"):
         Res2Vec(dim=500).fit("builtin:lee")
     with pytest.raises(ValueError, match="unknown method"):
         Res2Vec(method="glove").fit("builtin:lee")
@@ -227,4 +262,35 @@ def test_cli_build_and_eval(tmp_path, capsys):
     assert main(["eval", str(out), "--no-analogies"]) == 0
     assert "wordsim353" in capsys.readouterr().out
     assert main(["build", "builtin:lee", "-o", str(out), "--min-count", "40"]) == 2
-    assert "too small for max_dim=300" in capsys.readouterr().err
+    assert "too small for --max-dim=300" in capsys.readouterr().err
+
+
+def test_canonical_files_with_header_lines(tmp_path):
+    simlex = tmp_path / "SimLex-999.txt"  # the original distribution: POS before the score, CRLF
+    simlex.write_bytes(
+        b"word1\tword2\tPOS\tSimLex999\tconc(w1)\r\nold\tnew\tA\t1.58\t2.72\r\nsmart\tbright\tA\t9.2\t1.7\r\n"
+    )
+    assert read_similarity_file(simlex) == [("old", "new", 1.58), ("smart", "bright", 9.2)]
+    combined = tmp_path / "combined.csv"
+    combined.write_text("Word 1,Word 2,Human (mean)\nlove,sex,6.77\ntiger,cat,7.35\n")
+    assert read_similarity_file(combined) == [("love", "sex", 6.77), ("tiger", "cat", 7.35)]
+    bad = tmp_path / "bad.tab"
+    bad.write_text("Word 1\tWord 2\tHuman\nlove\tsex\tlots\n")
+    with pytest.raises(ValueError, match=r"bad.tab:2: expected 'word1 word2 score'"):
+        read_similarity_file(bad)
+
+
+@pytest.mark.parametrize("suffix", [".bin", ".txt", ".kv", "dir"])
+def test_eval_reads_every_vector_format(tmp_path, capsys, lee_model, suffix):
+    path = tmp_path / ("model" if suffix == "dir" else f"vectors{suffix}")
+    if suffix == "dir":
+        lee_model.save(path)
+    elif suffix == ".kv":
+        lee_model.wv.save(str(path))
+    else:
+        lee_model.wv.save_word2vec_format(str(path), binary=suffix == ".bin")
+    assert main(["eval", str(path), "--no-analogies"]) == 0
+    assert "wordsim353" in capsys.readouterr().out
+    (tmp_path / "vectors.npy").write_bytes(b"x")
+    assert main(["eval", str(tmp_path / "vectors.npy")]) == 2
+    assert "unknown vector format '.npy'" in capsys.readouterr().err

@@ -266,8 +266,16 @@ def test_resumed_run_is_bit_identical(data, tmp_path):
                 if step == steps_done_by_crash:
                     raise KeyboardInterrupt
 
-        config = TrainConfig(steps=20, eval_every=5, seed=3, progress=False, device="cpu", resume=resume,
-                             checkpoint_path=str(tmp_path / "ckpt.pt"), log_path=str(tmp_path / "log.jsonl"))
+        config = TrainConfig(
+            steps=20,
+            eval_every=5,
+            seed=3,
+            progress=False,
+            device="cpu",
+            resume=resume,
+            checkpoint_path=str(tmp_path / "ckpt.pt"),
+            log_path=str(tmp_path / "log.jsonl"),
+        )
         return train(model, train_ids, val_ids, config, callbacks=[monitor, Crash()]), model, monitor
 
     (tmp_path / "ckpt.pt").unlink(missing_ok=True)
@@ -277,10 +285,12 @@ def test_resumed_run_is_bit_identical(data, tmp_path):
         run(steps_done_by_crash=13)
     resumed, model_b, monitor_b = run(resume=True)
     assert [h["val_loss"] for h in resumed.history if "val_loss" in h] == [
-        h["val_loss"] for h in straight.history if "val_loss" in h]
+        h["val_loss"] for h in straight.history if "val_loss" in h
+    ]
     assert resumed.train_losses == straight.train_losses
-    assert all(torch.equal(a, b) for a, b in zip(model_a.state_dict().values(), model_b.state_dict().values(),
-                                                  strict=True))
+    assert all(
+        torch.equal(a, b) for a, b in zip(model_a.state_dict().values(), model_b.state_dict().values(), strict=True)
+    )
     assert monitor_b.history == monitor_a.history
     steps = [json.loads(line)["step"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert steps == sorted(steps) and len(steps) == len(set(steps))  # the log has every entry once
@@ -304,7 +314,8 @@ def test_hugging_face_model_trains_with_the_same_loop(data):
     stats, train_ids, val_ids = data
     model = gpt2_model(small_config(stats.vocab_size))
     assert isinstance(model, transformers.GPT2LMHeadModel)
-    result = train(model, train_ids, val_ids, TrainConfig(steps=30, lr=3e-3, eval_every=10, progress=False,
-                                                           device="cpu"))
+    result = train(
+        model, train_ids, val_ids, TrainConfig(steps=30, lr=3e-3, eval_every=10, progress=False, device="cpu")
+    )
     assert result.history[-1]["val_loss"] < result.history[0]["val_loss"] - 0.3
     assert model.lm_head.weight is model.transformer.wte.weight

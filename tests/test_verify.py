@@ -30,7 +30,7 @@ def test_judged_row():
 
 def test_verify_quick_covers_every_claim(tmp_path):
     out = tmp_path / "verify"
-    assert main(["verify", "--quick", "-o", str(out)]) == 0
+    assert main(["verify", "mobius", "--quick", "--quiet", "-o", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
     rows = [row for table in report["tables"].values() for row in table]
     assert len(rows) == len(MOBIUS_CLAIMS)  # measure is a loop over the claims table
@@ -45,3 +45,30 @@ def test_verify_quick_covers_every_claim(tmp_path):
     text = (out / "report.md").read_text()
     assert "Verdict rule" in text and "excludes" in text and "H_logD" in text
     assert (out / "convergence.png").stat().st_size > 0 and (out / "alpha.png").stat().st_size > 0
+
+
+def test_above_and_differs_claims():
+    from mobius_init.experiments.claims import ABOVE, DIFFERS
+
+    assert verdict(ABOVE, measured(0.6), {"random subspace": 0.02}) == "reproduces"
+    assert verdict(ABOVE, measured(0.06), {"random subspace": 0.02}) == "does not reproduce"  # within the margin
+    assert verdict(DIFFERS, measured(15.0), {"random (seed 0)": 300.0, "random (seed 1)": 301.0}) == "reproduces"
+    assert verdict(DIFFERS, measured(0.001), {"no difference": 0.0}) == "does not reproduce"
+
+
+def test_bare_verify_says_what_to_type(capsys):
+    assert main(["verify"]) == 2
+    assert "mobius-init verify mobius | word2vec | res2vec" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("report, claims", [("word2vec", "WORD2VEC_CLAIMS"), ("res2vec", "RES2VEC_CLAIMS")])
+def test_other_reports_quick(tmp_path, report, claims):
+    from mobius_init.experiments import claims as claim_tables
+
+    out = tmp_path / report
+    assert main(["verify", report, "--quick", "--quiet", "-o", str(out)]) == 0
+    saved = json.loads((out / "report.json").read_text())
+    rows = [row for table in saved["tables"].values() for row in table]
+    assert len(rows) == len(getattr(claim_tables, claims))
+    assert all(row["verdict"] for row in rows) and (out / "report.md").stat().st_size > 0
+    assert any(p.suffix == ".png" for p in out.iterdir())

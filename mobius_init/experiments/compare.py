@@ -62,15 +62,23 @@ class InitSpec:
 class CompareConfig:
     """The comparison: which inits, how many seeds, the monitor and what is kept."""
 
-    corpus: str = setting("builtin:lee", "corpus source: a file or directory (.gz/.bz2/.xz read directly), "
-                          "builtin:lee, or hf:NAME[/CONFIG][:SPLIT]")
+    corpus: str = setting(
+        "builtin:lee",
+        "corpus source: a file or directory (.gz/.bz2/.xz read directly), builtin:lee, or hf:NAME[/CONFIG][:SPLIT]",
+    )
     data: CorpusConfig = setting(factory=lambda: CorpusConfig(vocab_size=1000))
-    architecture: str = setting("minigpt", "the model: minigpt, or gpt2 (transformers.GPT2LMHeadModel built "
-                                "locally with the same shape; needs the [hf] extra)", choices=ARCHITECTURES, flag="model")
+    architecture: str = setting(
+        "minigpt",
+        "the model: minigpt, or gpt2 (transformers.GPT2LMHeadModel built "
+        "locally with the same shape; needs the [hf] extra)",
+        choices=ARCHITECTURES,
+        flag="model",
+    )
     model: MiniGPTConfig = setting(factory=MiniGPTConfig)
     train: TrainConfig = setting(factory=lambda: TrainConfig(eval_every=50))
-    inits: tuple[str, ...] = setting(METHODS, "comma-separated inits, each METHOD[:CONTROL][+unigram]; random "
-                                     "must be one of them (the reference)")
+    inits: tuple[str, ...] = setting(
+        METHODS, "comma-separated inits, each METHOD[:CONTROL][+unigram]; random must be one of them (the reference)"
+    )
     seeds: int = setting(3, "seeds per init (seed s gives every init the same data order and dropout)")
     val_fraction: float = setting(0.1, "share of the documents (the last ones) held out for validation")
     max_docs: int | None = setting(None, "read at most this many documents")
@@ -124,14 +132,18 @@ def initialise(model: torch.nn.Module, stats: CorpusStats, spec: InitSpec, seed:
 
 def _load_or_prepare(config: CompareConfig, out: Path) -> ExperimentData:
     """The prepared data, reused from ``out/data`` when it was made with the same corpus settings."""
-    key = json.dumps({"corpus": config.corpus, "data": asdict(config.data), "val": config.val_fraction,
-                      "max_docs": config.max_docs}, sort_keys=True)
+    key = json.dumps(
+        {"corpus": config.corpus, "data": asdict(config.data), "val": config.val_fraction, "max_docs": config.max_docs},
+        sort_keys=True,
+    )
     folder = out / "data"
     if (folder / "key.json").is_file() and (folder / "key.json").read_text() == key:
-        return ExperimentData(CorpusStats.load(folder / "stats.npz"), np.load(folder / "train_ids.npy"),
-                              np.load(folder / "val_ids.npy"))
-    data = prepare_data(config.corpus, config.data, val_fraction=config.val_fraction, max_docs=config.max_docs,
-                        progress=config.progress)
+        return ExperimentData(
+            CorpusStats.load(folder / "stats.npz"), np.load(folder / "train_ids.npy"), np.load(folder / "val_ids.npy")
+        )
+    data = prepare_data(
+        config.corpus, config.data, val_fraction=config.val_fraction, max_docs=config.max_docs, progress=config.progress
+    )
     folder.mkdir(parents=True, exist_ok=True)
     data.stats.save(folder / "stats.npz")
     np.save(folder / "train_ids.npy", data.train_ids)
@@ -153,7 +165,9 @@ def run_compare(config: CompareConfig, out_dir: str | Path, *, resume: bool = Fa
     model_config = replace(config.model, vocab_size=stats.vocab_size)
     monitor = K0CosineMonitor(stats, every=config.monitor_every, top_n=config.monitor_top_n)
     steps = config.train.steps
-    snap_steps = {int(s) for s in np.linspace(0, steps, config.snapshots + 1)[1:].round()} if config.snapshots else set()
+    snap_steps = (
+        {int(s) for s in np.linspace(0, steps, config.snapshots + 1)[1:].round()} if config.snapshots else set()
+    )
     runs: dict[str, list[dict[str, Any]]] = {}
     for text in config.inits:
         spec = InitSpec.parse(text)
@@ -170,12 +184,19 @@ def run_compare(config: CompareConfig, out_dir: str | Path, *, resume: bool = Fa
             model = build_model(config.architecture, model_config, seed)
             initialise(model, stats, spec, seed)
             snaps = EmbeddingSnapshots(snap_steps)
-            train_config = replace(config.train, seed=seed, log_path=str(out / "logs" / f"{name}.jsonl"),
-                                   checkpoint_path=str(checkpoint), resume=resume, progress=config.progress,
-                                   desc=f"{spec} seed {seed}")
+            train_config = replace(
+                config.train,
+                seed=seed,
+                log_path=str(out / "logs" / f"{name}.jsonl"),
+                checkpoint_path=str(checkpoint),
+                resume=resume,
+                progress=config.progress,
+                desc=f"{spec} seed {seed}",
+            )
             checks_before = monitor.seconds
-            result = train(model, data.train_ids, data.val_ids, train_config,
-                           callbacks=[monitor] + ([snaps] if snap_steps else []))
+            result = train(
+                model, data.train_ids, data.val_ids, train_config, callbacks=[monitor] + ([snaps] if snap_steps else [])
+            )
             run = {
                 "seed": seed,
                 "history": [h for h in result.history if "val_loss" in h],
@@ -333,13 +354,18 @@ def plot(results: dict[str, Any], out: Path) -> None:
         if reach < steps[-1] or init == "random":
             right.plot([reach], [target], marker="o", color=line.get_color())
     left.axhline(0, color="black", lw=0.8)
-    left.set(xlabel="step", ylabel="Δ validation loss vs random (nats)",
-             title="Δ vs random, paired by seed (band: min–max)")
+    left.set(
+        xlabel="step", ylabel="Δ validation loss vs random (nats)", title="Δ vs random, paired by seed (band: min–max)"
+    )
     left.legend(fontsize=7)
     right.axhline(target, color="black", ls="--", lw=0.8, label="target: random's final loss")
     low, high = reference.min(), np.percentile(reference, 60)
-    right.set(xlabel="step", ylabel="validation loss", title="Validation loss (dots: steps to target)",
-              ylim=(low - 0.1 * (high - low), high))
+    right.set(
+        xlabel="step",
+        ylabel="validation loss",
+        title="Validation loss (dots: steps to target)",
+        ylim=(low - 0.1 * (high - low), high),
+    )
     right.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "loss.png", dpi=120)

@@ -44,10 +44,11 @@ from .claims import (
     EXCLUSION_THRESHOLD,
     MOBIUS_CLAIMS,
     MOBIUS_MONOTONE_CLAIM,
-    VERDICT_RULE,
     judged,
 )
 from .data import prepare_data
+from .report import fmt
+from .report import markdown as report_markdown
 
 
 @dataclass
@@ -248,60 +249,29 @@ def measure(
     }
 
 
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, (list, tuple)):
-        return f"{v[0]}–{v[1]}"
-    if isinstance(v, str):
-        return v
-    return f"{v:.1e}" if v != 0 and abs(v) < 1e-3 else f"{v:.3f}"
-
-
 def markdown(report: dict[str, Any]) -> str:
     c, d = report["config"], report["data"]
     m, t = c["model"], c["train"]
-    lines = [
-        "# MobiusKernel report: verification",
-        "",
+    intro = (
         f"Corpus `{c['corpus']}` ({c['data']['tokenizer']}, V = {d['vocab_size']}), MiniGPT {m['n_layer']} layers × "
         f"{m['n_head']} heads, d = {m['n_embd']}, block {m['block_size']}, batch {t['batch_size']}, AdamW lr {t['lr']}, "
         f"wd {t['weight_decay']}, dropout {m['dropout']}; {c['epochs']} epochs = {d['steps']} steps; "
         f"{c['seeds']} seeds. Measured = mean ± sd over the runs kept. Controls: the same quantity for the "
-        "untrained model, for W = I and for a random E of the same shape and RMS.",
+        "untrained model, for W = I and for a random E of the same shape and RMS.\n\n" + report["exclusion"] + "."
+    )
+    extra = [
+        f"Claim: {MOBIUS_MONOTONE_CLAIM}. Measured: {'monotone' if report['table2_monotone'] else 'not monotone'}.",
         "",
-        f"Verdict rule: {VERDICT_RULE}",
+        "## Candidate definitions",
         "",
-        report["exclusion"] + ".",
     ]
-    for title, rows in report["tables"].items():
-        lines += [
-            "",
-            f"## {title}",
-            "",
-            "| row | claimed | measured | untrained | W = I | random E | verdict | note |",
-            "|---|---:|---:|---:|---:|---:|---|---|",
-        ]
-        for r in rows:
-            meas, ctl = r["measured"], r["controls"]
-            lines.append(
-                f"| {r['row']} | {_fmt(r['claimed'])} | {meas['mean']:.3f} ± {meas['sd']:.3f} | "
-                f"{_fmt(ctl.get('untrained'))} | {_fmt(ctl.get('W = I'))} | {_fmt(ctl.get('random E'))} | "
-                f"{r['verdict']} | {r['note']} |"
-            )
-        if title.startswith("Table 2"):
-            lines += [
-                "",
-                f"Claim: {MOBIUS_MONOTONE_CLAIM}. Measured: "
-                f"{'monotone' if report['table2_monotone'] else 'not monotone'}.",
-            ]
-    lines += ["", "## Candidate definitions", ""] + [f"- **{k}**: {v}" for k, v in report["definitions"].items()]
-    lines += ["", "## Checked identities (kernel issue)", ""]
-    lines += [
-        f"- {k}: {_fmt(v)}" if v is not None else f"- {k}: D has no non-positive eigenvalue"
+    extra += [f"- **{k}**: {v}" for k, v in report["definitions"].items()]
+    extra += ["", "## Checked identities (kernel issue)", ""]
+    extra += [
+        f"- {k}: {fmt(v)}" if v is not None else f"- {k}: D has no non-positive eigenvalue"
         for k, v in report["identities"].items()
     ]
-    return "\n".join(lines) + "\n"
+    return report_markdown("MobiusKernel report: verification", intro, report["tables"], extra)
 
 
 def plot(report: dict[str, Any], out: Path) -> None:
@@ -345,3 +315,6 @@ def plot(report: dict[str, Any], out: Path) -> None:
     fig.tight_layout()
     fig.savefig(out / "alpha.png", dpi=120)
     plt.close(fig)
+
+
+run = run_verify  # what ``mobius-init verify`` calls

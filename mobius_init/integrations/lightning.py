@@ -34,8 +34,9 @@ class MonitorCallback(Callback):
     since Lightning does not log from ``on_train_start``. A monitor that reads the training loss
     (``observe_loss``) gets each step's ``outputs["loss"]``."""
 
-    def __init__(self, monitor: Any, prefix: str = "monitor",
-                 embedding: Callable[[Any], torch.Tensor] | None = None) -> None:
+    def __init__(
+        self, monitor: Any, prefix: str = "monitor", embedding: Callable[[Any], torch.Tensor] | None = None
+    ) -> None:
         self.monitor, self.prefix, self.embedding = monitor, prefix, embedding or _embedding
 
     def on_train_start(self, trainer: Any, pl_module: Any) -> None:

@@ -1,0 +1,180 @@
+"""Every bad input of issue 15: one line naming the problem, exit status 2, within seconds, before any
+long work, and nothing written."""
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from mobius_init import CorpusStats
+from mobius_init.cli import main
+from res2vec.cli import main as res2vec_main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def lee_stats_file(tmp_path_factory, lee_docs):
+    path = tmp_path_factory.mktemp("stats") / "lee.npz"
+    return CorpusStats.from_corpus(lee_docs, vocab_size=1200, min_count=1).save(path)
+
+
+def fails(command, argv, capsys, expected, written=(), seconds=10.0):
+    t0 = time.perf_counter()
+    assert command(argv) == 2
+    elapsed = time.perf_counter() - t0
+    err = capsys.readouterr().err
+    assert re.search(expected, err), err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert elapsed < seconds, f"took {elapsed:.1f} s"
+    for path in written:
+        assert not Path(path).exists(), f"{path} was written"
+    return err
+
+
+def test_binary_file_as_corpus(tmp_path, capsys):
+    out = tmp_path / "o.npz"
+    fails(main, ["stats", "/bin/ls", "-o", str(out), "--quiet"], capsys, "'/bin/ls' is not a text file", [out])
+
+
+def test_tokenizer_name_in_capitals(tmp_path, capsys):
+    out = tmp_path / "o.npz"
+    fails(
+        main,
+        ["stats", "builtin:lee", "-o", str(out), "--tokenizer", "BPE", "--vocab-size", "500"],
+        capsys,
+        "--tokenizer is 'BPE': choose word or bpe",
+        [out],
+        seconds=2,
+    )
+
+
+@pytest.mark.parametrize("command", ["init", "stats"])
+def test_output_folder_missing(tmp_path, capsys, command, lee_stats_file):
+    out = tmp_path / "nonexistent" / "d" / "o.pt"
+    argv = (
+        ["init", str(lee_stats_file), "--dim", "8", "-o", str(out)]
+        if command == "init"
+        else ["stats", "builtin:lee", "-o", str(out)]
+    )
+    fails(main, argv, capsys, "the folder .*nonexistent/d' does not exist", [out], seconds=2)
+
+
+def test_res2vec_output_is_an_existing_file(tmp_path, capsys):
+    out = tmp_path / "model"
+    out.write_text("not a directory")
+    fails(
+        res2vec_main,
+        ["build", "builtin:lee", "-o", str(out)],
+        capsys,
+        "--output .* is a file; give a directory",
+        seconds=2,
+    )
+    assert out.read_text() == "not a directory"
+
+
+def test_large_dim_picks_the_dense_solver(tmp_path, capsys, lee_stats_file):
+    """dim close to V: an exact dense SVD instead of a randomized sketch as wide as the matrix."""
+    out = tmp_path / "e.pt"
+    t0 = time.perf_counter()
+    assert main(["init", str(lee_stats_file), "--dim", "1100", "--method", "ppmi_svd", "-o", str(out)]) == 0
+    assert time.perf_counter() - t0 < 30 and out.stat().st_size > 0
+    import torch
+
+    assert torch.load(out)["embeddings"].shape == (1200, 1100)
+
+
+def test_one_word_corpus(tmp_path, capsys):
+    corpus, out = tmp_path / "one.txt", tmp_path / "o.npz"
+    corpus.write_text("hello\n")
+    fails(
+        main,
+        ["stats", str(corpus), "-o", str(out), "--min-count", "1", "--quiet"],
+        capsys,
+        "vocabulary of 1 token .*at least 2",
+        [out],
+    )
+
+
+def test_text_file_named_npz(tmp_path, capsys):
+    fake, out = tmp_path / "fake.npz", tmp_path / "e.pt"
+    fake.write_text("just some text\n")
+    err = fails(
+        main, ["init", str(fake), "--dim", "8", "-o", str(out)], capsys, "is not a mobius-init statistics file", [out]
+    )
+    assert "allow_pickle" not in err
+
+
+def test_non_latin_text_under_text8(tmp_path, capsys):
+    corpus, out = tmp_path / "ru.txt", tmp_path / "o.npz"
+    corpus.write_text("Добрый день, как дела?\nВсё хорошо, спасибо.\n", encoding="utf-8")
+    fails(
+        main,
+        ["stats", str(corpus), "-o", str(out), "--quiet"],
+        capsys,
+        "corpus is empty.*use --normalize none or lower",
+        [out],
+    )
+
+
+def test_hub_source_without_network(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("datasets")
+    import socket
+
+    def refused(address, timeout):
+        raise OSError(101, "Network is unreachable")
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(socket, "create_connection", refused)
+    out = tmp_path / "o.npz"
+    fails(
+        main,
+        ["stats", "hf:wikitext/wikitext-2-raw-v1", "-o", str(out), "--quiet"],
+        capsys,
+        "cannot reach the Hugging Face hub",
+        [out],
+        seconds=5,
+    )
+
+
+def test_errors_name_the_flags_typed(tmp_path, capsys):
+    out = tmp_path / "o.npz"
+    err = fails(
+        main,
+        ["stats", "builtin:lee", "-o", str(out), "--vocab-size", "99999", "--quiet"],
+        capsys,
+        "fewer than --vocab-size=99999; lower --vocab-size or --min-count",
+        [out],
+    )
+    assert "vocab_size" not in err
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--device", "cuda:9"], "--device 'cuda:9' is not available"),
+        (["--warmup-steps", "500", "--steps", "100"], r"--warmup-steps \(500\) must be >= 0 and shorter than the run"),
+        (["--inits", "ppmi_svd"], "--inits must include random"),
+    ],
+)
+def test_compare_settings_fail_before_any_training(tmp_path, capsys, argv, expected):
+    fails(main, ["compare", *argv, "-o", str(tmp_path / "out")], capsys, expected, [tmp_path / "out"], seconds=3)
+
+
+def test_version_and_quiet(tmp_path, capsys):
+    from mobius_init import __version__
+
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"mobius-init {__version__}"
+    assert main(["stats", "builtin:lee", "-o", str(tmp_path / "s.npz"), "--quiet"]) == 0
+    assert "%|" not in capsys.readouterr().err  # no progress bar
+
+
+def test_one_statement_of_the_demo_time(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    in_help = re.search(r"about (\d+) s on 2 CPU cores", " ".join(capsys.readouterr().out.split()))
+    in_readme = re.search(r"about (\d+) s on 2 CPU cores", " ".join((ROOT / "README.md").read_text().split()))
+    assert in_help and in_readme and in_help.group(1) == in_readme.group(1)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import glob
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from .cooccurrence import count_partial, distance_weights, finish_counts
 from .corpus import check_preset, file_documents
-from .encoding import WORD_MIN_COUNT, FirstOccurrence, word_batches
+from .encoding import WORD_MIN_COUNT, doc_batches, encode_words
 from .stats import CorpusStats
 from .tokenization import word_tokenizer
 from .vocab import Vocabulary
@@ -45,15 +45,18 @@ def expand(files: str | Path | Sequence[str | Path]) -> list[str]:
     return out
 
 
+def _batches(path: str, normalize: str, markup: bool | str) -> Iterator[tuple[list, np.ndarray, list[int]]]:
+    for batch in doc_batches(file_documents(Path(path), markup)):
+        yield encode_words(batch, normalize)
+
+
 def file_word_counts(path: str, normalize: str, markup: bool | str = "auto") -> dict[str, int]:
     """Word -> count of one file (a task on a worker)."""
-    first = FirstOccurrence()
-    counts = np.zeros(0, dtype=np.int64)
-    for words, _ in word_batches(file_documents(Path(path), markup), normalize):
-        ids = first(words)
-        counts = np.bincount(ids, minlength=len(first.index)) + np.pad(counts, (0, len(first.index) - len(counts)))
-    tokens = [t if isinstance(t, str) else t.decode("ascii") for t in first.index]
-    return dict(zip(tokens, counts.tolist(), strict=True))
+    counts: dict[Any, int] = {}
+    for words, ids, _ in _batches(path, normalize, markup):
+        for word, count in zip(words, np.bincount(ids, minlength=len(words)).tolist(), strict=True):
+            counts[word] = counts.get(word, 0) + count
+    return {(w if isinstance(w, str) else w.decode("ascii")): c for w, c in counts.items()}
 
 
 def file_counts(
@@ -64,8 +67,9 @@ def file_counts(
     lookup = {(w.encode("ascii") if normalize == "text8" else w): i for w, i in index.items()}
     docs: list[np.ndarray] = []
     n_raw = 0
-    for words, lengths in word_batches(file_documents(Path(path), markup), normalize):
-        ids = np.fromiter(map(lookup.get, words, itertools.repeat(-1)), dtype=np.int32, count=len(words))
+    for words, local_ids, lengths in _batches(path, normalize, markup):
+        table = np.fromiter(map(lookup.get, words, itertools.repeat(-1)), dtype=np.int32, count=len(words))
+        ids = table[local_ids]
         n_raw += len(ids)
         docs += [d[d >= 0] for d in np.split(ids, np.cumsum(lengths)[:-1])]
     forward = count_partial(docs, len(index), window, weighting, workers=1)

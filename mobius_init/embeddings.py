@@ -148,7 +148,8 @@ def analytic_embeddings(
     from it with the same seed (module docstring). ``scale="match"`` multiplies the whole matrix by one
     factor so that its root-mean-square entry, i.e. the quadratic mean of its per-row RMS, equals that
     of the ``random`` init drawn with the same seed (~0.02); a float sets that RMS directly; ``None``
-    leaves E as computed. Deterministic for a seed.
+    leaves E as computed. Rows left all zero (ids the corpus never shows, which an existing tokenizer's
+    statistics keep) get the ``random`` init's rows instead. Deterministic for a seed.
     """
     if method not in METHODS:
         raise ValueError(f"unknown init method {method!r}; choose one of {', '.join(METHODS)}")
@@ -174,6 +175,9 @@ def analytic_embeddings(
         if current == 0:
             raise ValueError(f"the {method} embedding is all zeros, so it cannot be rescaled")
         E = E * (target / current)
+    unseen = ~np.any(E != 0, axis=1)
+    if unseen.any() and method != "random":
+        E = np.where(unseen[:, None], random_embeddings(V, dim, seed), E)
     if not np.all(np.isfinite(E)):
         raise ValueError(f"the {method} embedding contains NaN or Inf")
     return torch.from_numpy(np.ascontiguousarray(E, dtype=np.float32))

@@ -15,6 +15,10 @@ spilled to a temporary file, so memory is bound by the vocabulary, not the corpu
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import multiprocessing
+import os
 import queue
 import tempfile
 import threading
@@ -27,13 +31,14 @@ import numpy as np
 from tokenizers import Tokenizer
 from tqdm.auto import tqdm
 
-from .corpus import TEXT8_BYTES, check_preset, decode, normalize_text, normalizer, raw_documents
+from .corpus import TEXT8_BYTES, check_preset, decode, normalize_text, normalizer, raw_documents, source_files
 from .tokenization import KINDS, as_tokenizer, encode_batches, tokenizer_tokens, train_bpe, word_tokenizer
 from .vocab import ORDERS, Vocabulary
 
 WORD_MIN_COUNT = 5  # word2vec's and gensim's default
 _BATCH_BYTES = 1 << 22  # text encoded at a time on the word path
 SPILL_TOKENS = 1 << 27  # ids kept in memory before they go to a temporary file (512 MiB of int32)
+PARALLEL_BYTES = 1 << 25  # file sources this large are split into words by worker processes
 
 
 def default_normalize(tokenizer: Any) -> str:
@@ -190,41 +195,65 @@ def prefetch(items: Iterator[Any], depth: int = 256) -> Iterator[Any]:
 
 
 class FirstOccurrence:
-    """Provisional word ids in order of first occurrence, assigned with C-level dict operations."""
+    """Global word ids in order of first occurrence, assigned with C-level dict operations."""
 
     def __init__(self) -> None:
         self.index: dict[Any, int] = {}
 
-    def __call__(self, words: list) -> np.ndarray:
-        missing = sorted(dict.fromkeys(words).keys() - self.index.keys())
+    def merge(self, words: list) -> np.ndarray:
+        """The global ids (int32) of ``words``, a batch's distinct words; new words get the next ids."""
+        missing = sorted(set(words) - self.index.keys())
         self.index.update(zip(missing, range(len(self.index), len(self.index) + len(missing)), strict=True))
         return np.fromiter(map(self.index.__getitem__, words), dtype=np.int32, count=len(words))
 
 
-def word_batches(
-    docs: Iterator[str | bytes], normalize: str, min_doc_tokens: int = 1
-) -> Iterator[tuple[list, list[int]]]:
-    """``(words, lengths)`` per block of about 4 MiB of text: the words of its documents with at least
-    ``min_doc_tokens`` words, concatenated."""
+def _words(doc: str | bytes, normalize: str) -> list:
+    if normalize == "text8":
+        raw = doc if isinstance(doc, bytes) else doc.encode("utf-8", "replace")
+        return raw.translate(TEXT8_BYTES).split()
+    return normalize_text(decode(doc), normalize).split()
+
+
+def encode_words(batch: list, normalize: str, min_doc_tokens: int = 1) -> tuple[list, np.ndarray, list[int]]:
+    """One batch of raw documents -> its distinct words (in order of first occurrence), every kept word
+    as a batch-local id (int32) into them, and each kept document's length (documents with fewer than
+    ``min_doc_tokens`` words, or none, are left out). No Python work per word: list ``split`` and
+    ``extend``, ``dict.fromkeys`` and a C-level ``map``; batches can go to other processes."""
     words: list = []
     lengths: list[int] = []
+    for doc in batch:
+        tokens = _words(doc, normalize)
+        if len(tokens) >= max(min_doc_tokens, 1):
+            words += tokens
+            lengths.append(len(tokens))
+    distinct = dict.fromkeys(words)
+    local = dict(zip(distinct, range(len(distinct)), strict=True))  # ids for the batch's distinct words
+    return list(local), np.fromiter(map(local.__getitem__, words), dtype=np.int32, count=len(words)), lengths
+
+
+def doc_batches(docs: Iterable[str | bytes], batch_bytes: int | None = None) -> Iterator[list]:
+    """Documents grouped into lists of about ``batch_bytes`` (default: 4 MiB) of text."""
+    batch_bytes = batch_bytes or _BATCH_BYTES
+    batch: list = []
     size = 0
     for doc in docs:
-        if normalize == "text8":
-            raw = doc if isinstance(doc, bytes) else doc.encode("utf-8", "replace")
-            tokens = raw.translate(TEXT8_BYTES).split()
-        else:
-            tokens = normalize_text(decode(doc), normalize).split()
-        if len(tokens) < max(min_doc_tokens, 1):
-            continue
-        words += tokens
-        lengths.append(len(tokens))
+        batch.append(doc)
         size += len(doc)
-        if size >= _BATCH_BYTES:
-            yield words, lengths
-            words, lengths, size = [], [], 0
-    if words:
-        yield words, lengths
+        if size >= batch_bytes:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _pool(workers: int, source: Any) -> Any:
+    """A process pool for the word path when it pays: a file source of 32 MB or more, fork available."""
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return contextlib.nullcontext()
+    files = source_files(source)
+    if files is None or sum(f.stat().st_size for f in files) < PARALLEL_BYTES:
+        return contextlib.nullcontext()
+    return multiprocessing.get_context("fork").Pool(workers)
 
 
 def _check_empty(n_tokens: int, normalize: str) -> None:
@@ -246,6 +275,7 @@ def encode_corpus(
     text_column: str = "text",
     id_order: str | None = None,
     min_doc_tokens: int = 1,
+    workers: int | None = None,
     progress: bool = False,
     spill_dir: str | None = None,
 ) -> Encoded:
@@ -263,6 +293,8 @@ def encode_corpus(
         markup, text_column: see :func:`read_corpus`.
         min_doc_tokens: word-level only: documents with fewer words are left out entirely (e.g. 500,
             as Karkada et al. keep Wikipedia articles).
+        workers: processes that split and encode words (default: the CPU count); used for file
+            sources of 32 MB or more. The result does not depend on it.
         progress: a tqdm bar in tokens. spill_dir: where ids of a large corpus are spilled.
     """
     trained = isinstance(tokenizer, str) and tokenizer in KINDS
@@ -284,16 +316,20 @@ def encode_corpus(
     if min_doc_tokens != 1 and tokenizer != "word":
         raise ValueError("min_doc_tokens applies to word-level vocabularies only")
     order = id_order or ("frequency" if trained else "tokenizer")
-    docs = prefetch(raw_documents(source, markup, text_column))
+    workers = (os.cpu_count() or 1) if workers is None else workers
     stream = IdStream(spill_dir=spill_dir)
     with tqdm(unit="tok", unit_scale=True, desc="encode", disable=not progress) as bar:
         if tokenizer == "word":
             first = FirstOccurrence()
-            for words, lengths in word_batches(docs, normalize, min_doc_tokens):
-                stream.append(first(words), lengths)
-                bar.update(len(words))
+            work = functools.partial(encode_words, normalize=normalize, min_doc_tokens=min_doc_tokens)
+            with _pool(workers, source) as pool:  # forked before the reading thread starts
+                batches = doc_batches(prefetch(raw_documents(source, markup, text_column)))
+                for words, ids, lengths in pool.imap(work, batches) if pool else map(work, batches):
+                    stream.append(first.merge(words)[ids], lengths)
+                    bar.update(len(ids))
             tokens = [t if isinstance(t, str) else t.decode("ascii") for t in first.index]
         else:
+            docs = prefetch(raw_documents(source, markup, text_column))
             texts: Iterable[str] = (normalize_text(decode(d), normalize) for d in docs)
             if tokenizer == "bpe":
                 texts = list(texts)  # BPE training and encoding read the text twice; the file once

@@ -198,3 +198,16 @@ def test_unigram_bias_makes_an_untrained_model_predict_unigram_frequencies(stats
     assert np.corrcoef(predicted, p)[0, 1] > 0.99
     with pytest.raises(ValueError, match="the bias has shape"):
         set_output_bias_(model, torch.zeros(3))
+
+
+def test_ids_the_corpus_never_shows_keep_the_random_init():
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    tok = Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1, "b": 2, "c": 3, "never": 4}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    stats = CorpusStats.from_corpus(["a b c a b c b a c"] * 20, tokenizer=tok, window=2)  # every id kept
+    E = analytic_embeddings(stats, 2, "ppmi_svd", seed=5).numpy()
+    random = random_embeddings(5, 2, 5)
+    np.testing.assert_allclose(E[4], random[4], rtol=1e-6)  # "never" (and "[UNK]") were never seen
+    np.testing.assert_allclose(E[0], random[0], rtol=1e-6)
+    assert not np.allclose(E[1:4], random[1:4])

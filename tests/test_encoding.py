@@ -90,3 +90,16 @@ def test_tokenizer_json_path(tmp_path):
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(ValueError, match="cannot read .*bad.json.* as a tokenizers tokenizer.json"):
         encode_corpus(["a a"], tokenizer=str(tmp_path / "bad.json"))
+
+
+def test_worker_processes_give_the_same_result(monkeypatch, lee_path):
+    """Batches split into words in forked processes and merged in order: the same ids as one process."""
+    import mobius_init.encoding as encoding
+
+    monkeypatch.setattr(encoding, "PARALLEL_BYTES", 0)  # the Lee file is small: make it qualify
+    monkeypatch.setattr(encoding, "_BATCH_BYTES", 20_000)  # and cut it into many batches
+    one = encode_corpus(lee_path, workers=1, min_count=2)
+    two = encode_corpus(lee_path, workers=2, min_count=2)
+    assert one.vocab.tokens == two.vocab.tokens and np.array_equal(one.vocab.counts, two.vocab.counts)
+    np.testing.assert_array_equal(one.ids(), two.ids())
+    assert [len(d) for d in one.documents()] == [len(d) for d in two.documents()]

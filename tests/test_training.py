@@ -319,3 +319,13 @@ def test_hugging_face_model_trains_with_the_same_loop(data):
     )
     assert result.history[-1]["val_loss"] < result.history[0]["val_loss"] - 0.3
     assert model.lm_head.weight is model.transformer.wte.weight
+
+
+def test_monitor_is_bounded_by_default_and_warns_for_large_dense_paths(data, monkeypatch):
+    import mobius_init.monitors as monitors
+
+    stats, _, _ = data
+    assert len(K0CosineMonitor(stats).ids) == min(1024, stats.vocab_size)  # top_n=1024 by default
+    monkeypatch.setattr(monitors, "DENSE_WARN_BYTES", 1000)  # as if V were large
+    with pytest.warns(ResourceWarning, match=r"dense 300 x 300 arrays: about .* GiB; pass top_n"):
+        K0CosineMonitor(stats, top_n=None)

@@ -192,18 +192,32 @@ def output_directory(path: str | Path, option: str = "--output") -> Path:
 
 def with_flags(message: str, flags: dict[str, str]) -> str:
     """``message`` with the Python names of settings replaced by the flags a command-line user typed
-    (``vocab_size`` -> ``--vocab-size``; one-word names only where written ``name=``)."""
+    (``vocab_size`` -> ``--vocab-size``; one-word names, which are also ordinary words, only where written
+    ``name=`` or where the message starts with them)."""
     for name, option in sorted(flags.items(), key=lambda item: -len(item[0])):
-        pattern = (
-            rf"(?<![\w-])({re.escape(name)})(?=[=\W]|$)" if "_" in name else rf"(?<![\w-])({re.escape(name)})(?==)"
-        )
+        if "_" in name:
+            pattern = rf"(?<![\w-]){re.escape(name)}(?=[=\W]|$)"
+        else:
+            pattern = rf"(?<![\w-]){re.escape(name)}(?==)|^{re.escape(name)}(?= )"
         message = re.sub(pattern, option, message)
     return message
+
+
+def register_flags(parser: argparse.ArgumentParser) -> None:
+    """Record, for this parser and every sub-command, each option's destination -> its long flag, so
+    errors can name the flags (see :func:`run_command`)."""
+    flags = {a.dest: max(a.option_strings, key=len) for a in parser._actions if a.option_strings}
+    parser.set_defaults(option_flags={**flags, **(parser.get_default("option_flags") or {})})
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                register_flags(sub)
 
 
 def run_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     """Parse, run ``args.func(args)``, and turn a bad-input error into one line on stderr and exit
     status 2; errors name the flags the user typed, not Python parameters."""
+    register_flags(parser)
     args = parser.parse_args(argv)
     flags = getattr(args, "option_flags", {})
     try:

@@ -178,3 +178,14 @@ def test_one_statement_of_the_demo_time(capsys):
     in_help = re.search(r"about (\d+) s on 2 CPU cores", " ".join(capsys.readouterr().out.split()))
     in_readme = re.search(r"about (\d+) s on 2 CPU cores", " ".join((ROOT / "README.md").read_text().split()))
     assert in_help and in_readme and in_help.group(1) == in_readme.group(1)
+
+
+def test_plain_options_are_named_as_flags_too(tmp_path, capsys, lee_stats_file):
+    out = tmp_path / "e.pt"
+    fails(
+        main,
+        ["init", str(lee_stats_file), "--dim", "99999", "-o", str(out)],
+        capsys,
+        r"--dim must be an integer in \[1, V = 1200\], got 99999",
+        [out],
+    )

@@ -46,8 +46,13 @@ def test_convergence_monitor_in_training(lee_docs):
     ids = np.concatenate(list(stats.encode(lee_docs)))
     monitor = ConvergenceMonitor(every=40, total_steps=120)
     model = MiniGPT(MiniGPTConfig(vocab_size=300, n_embd=16, block_size=16))
-    train(model, ids[:-2000], ids[-2000:], TrainConfig(steps=120, eval_every=40, progress=False, device="cpu"),
-          callbacks=[monitor])
+    train(
+        model,
+        ids[:-2000],
+        ids[-2000:],
+        TrainConfig(steps=120, eval_every=40, progress=False, device="cpu"),
+        callbacks=[monitor],
+    )
     assert [h["step"] for h in monitor.history] == [0, 40, 80, 120]
     last = monitor.history[-1]
     assert set(CANDIDATES) <= set(last) and last["control_step_fraction"] == 1.0

@@ -4,13 +4,15 @@
     Encoded -> count -> CorpusStats                                (cooccurrence, stats)
 
 Word-level corpora take a fast path with one pass over the text and no Python work per token: each
-block of documents is normalised (``text8`` by one ``bytes.translate``), split by ``str``/``bytes``
-``split``, and encoded with C-level dictionary operations to provisional ids in order of first
-occurrence, while the next block is read and decompressed in a background thread. Once the whole
-text is read, the vocabulary (ids by descending count, ties by token string) is fixed and a lookup
-table maps provisional ids to it. BPE and users' own tokenizers go through ``tokenizers``
-(a trained BPE holds the normalised text in memory for its one read). The ids of a large corpus are
-spilled to a temporary file, so memory is bound by the vocabulary, not the corpus.
+batch of documents (about 4 MiB) is normalised (``text8`` by one ``bytes.translate``), split by
+``str``/``bytes`` ``split`` and encoded with C-level dictionary operations to batch-local ids
+(:func:`encode_words`; in worker processes for large files), while a background thread reads and
+decompresses the next batches; the main process merges each batch's distinct words into provisional
+global ids in order of first occurrence (:class:`FirstOccurrence`). Once the whole text is read, the
+vocabulary (ids by descending count, ties by token string) is fixed and a lookup table maps
+provisional ids to it. BPE and users' own tokenizers go through ``tokenizers`` (a trained BPE holds
+the normalised text in memory for its one read). The ids of a large corpus are spilled to a
+temporary file, so memory is bound by the vocabulary, not the corpus.
 """
 
 from __future__ import annotations

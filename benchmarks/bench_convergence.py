@@ -16,13 +16,16 @@ training losses up to t only) is set against the run's remaining validation-loss
 * across runs at the same step (mean over steps): does the diagnostic tell which run has more left
   to gain than another at the same point of the schedule?
 
-Controls, scored the same way: the step fraction t / T (what a user already knows), and for each
-embedding diagnostic its value on the run's initial embedding and on a random embedding.
+Controls, scored the same way: the step fraction t / T (what a user already knows); quantities that
+are constant within a run and so only say which run (init) it is: the mean training loss of its
+first 50 steps, and each diagnostic's value on the run's initial embedding; and each embedding
+diagnostic's value on a random embedding.
 
-Verdict, fixed before the measurement: a diagnostic TRACKS remaining loss when its mean within-run
-|rho| >= 0.8 with the same sign in every run and its pooled |rho| >= 0.8; it is INFORMATIVE beyond
-the step when, in addition, its mean across-runs rho has that sign and magnitude >= 0.3 (the step
-fraction scores 0 there by construction). Diagnostics that are both are shipped in ``ConvergenceMonitor``.
+Verdict, fixed before the full measurement: a diagnostic TRACKS remaining loss when its mean within-run
+|rho| >= 0.8 with the same sign in every run and its pooled |rho| >= 0.8. It is INFORMATIVE beyond the
+step and the init when, in addition, its mean across-runs rho has that sign, magnitude >= 0.3, and
+exceeds in magnitude every run-constant control's (the step fraction scores 0 there by construction;
+a run-constant control can still score, by telling the inits apart).
 """
 
 from __future__ import annotations
@@ -105,8 +108,9 @@ def rho(x: np.ndarray, y: np.ndarray) -> float:
     return float(spearmanr(x[ok], y[ok]).statistic)
 
 
-def score(rows: list[dict], name: str) -> dict:
-    """Within-run, pooled and across-run Spearman rho of one diagnostic with the remaining improvement."""
+def score(rows: list[dict], name: str, run_constants: list[str] = ()) -> dict:
+    """Within-run, pooled and across-run Spearman rho of one diagnostic with the remaining improvement;
+    ``run_constants`` are the controls its across-run rho must beat."""
     runs = sorted({r["run"] for r in rows})
     steps = sorted({r["step"] for r in rows})
 
@@ -175,7 +179,12 @@ def main() -> None:
         "circulant_score_change",
     ]
     controls = [k for k in rows[0] if k.startswith("control_") and k != "control_step_fraction"]
-    scores = {name: score(rows, name) for name in names + controls}
+    def run_constants(name: str) -> list[str]:
+        base = name.removesuffix("_change")
+        return ["control_initial_train_loss"] + [c for c in (f"control_initial_{base}",) if c in rows[0]]
+
+    scores = {name: score(rows, name, run_constants(name)) for name in names}
+    scores |= {name: score(rows, name) for name in controls}
     inits = sorted({r["init"] for r in rows})
     print(f"{len(runs)} runs ({', '.join(inits)}), {len(rows)} (run, step) points\n")
     table = []

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,7 @@ def load_runs(folder: Path) -> list[dict]:
     return runs
 
 
-def diagnose(runs: list[dict], stats_path: Path, top_n: int) -> list[dict]:
+def diagnose(runs: list[dict], stats_path: Path, top_n: int) -> tuple[list[dict], dict[str, float]]:
     """One row per (run, snapshot step > 0): every diagnostic, its controls, and the remaining improvement."""
     from mobius_init import CorpusStats
     from mobius_init.monitors import CANDIDATES, ConvergenceMonitor, K0CosineMonitor
@@ -69,6 +70,7 @@ def diagnose(runs: list[dict], stats_path: Path, top_n: int) -> list[dict]:
     stats = CorpusStats.load(stats_path)
     k0 = K0CosineMonitor(stats, top_n=top_n)
     rows = []
+    timings: dict[str, list[float]] = {"convergence": [], "k0": []}
     for run in runs:
         steps = sorted(run["E"])
         total = steps[-1]
@@ -89,16 +91,21 @@ def diagnose(runs: list[dict], stats_path: Path, top_n: int) -> list[dict]:
                 "remaining": float(np.interp(t, val_steps, val)) - end,
                 "control_step_fraction": t / total,
             }
+            t0 = time.perf_counter()
             row.update(monitor.measure(E, steps=np.arange(1, t + 1), losses=losses[:t]))
+            timings["convergence"].append(time.perf_counter() - t0)
             row.update({f"control_{c}_{k}": v for c, values in monitor.controls.items() for k, v in values.items()})
+            t0 = time.perf_counter()
             quantities = k0.measure(E)
+            timings["k0"].append(time.perf_counter() - t0)
             row.update({q: quantities[q] for q in ("k0_cos_eigh", "k0_cos_fft", "circulant_score")})
             for q in ("k0_cos_eigh", "k0_cos_fft", "circulant_score"):
                 row[f"{q}_change"] = quantities[q] - k0.controls["initial"][q]
                 row[f"control_initial_{q}"] = k0.controls["initial"][q]
                 row[f"control_random_{q}"] = k0.controls["random"][q]
             rows.append(row)
-    return rows
+    step_seconds = float(np.mean([r["seconds"] / len(r["train_losses"]) for r in runs]))
+    return rows, {name: float(np.mean(t)) for name, t in timings.items()} | {"step_seconds": step_seconds}
 
 
 def rho(x: np.ndarray, y: np.ndarray) -> float:
@@ -168,7 +175,7 @@ def main() -> None:
     from mobius_init.monitors import CANDIDATES
 
     runs = load_runs(args.compare_dir)
-    rows = diagnose(runs, args.compare_dir / "data" / "stats.npz", args.top_n)
+    rows, cost = diagnose(runs, args.compare_dir / "data" / "stats.npz", args.top_n)
     names = ["control_step_fraction", *CANDIDATES]
     names += [
         "k0_cos_eigh",

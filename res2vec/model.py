@@ -155,7 +155,9 @@ class Res2Vec:
         resolve_device(self.device)
 
     def fit(self, source: Any) -> Res2Vec:
-        """Compute the embeddings of ``source`` (anything ``mobius_init.read_corpus`` reads)."""
+        """Compute the embeddings of ``source``: anything ``mobius_init.read_corpus`` reads, or a
+        ``CorpusStats`` counted elsewhere (``mobius_init.stats_on_dask``) with this model's window and
+        weighting (its vocabulary is used as it is; ``min_count`` and ``vocab_size`` are not reapplied)."""
         self.validate()
         seconds: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -166,40 +168,11 @@ class Res2Vec:
             seconds[name] = seconds.get(name, 0.0) + now - t0
             t0 = now
 
-        encoded = encode_corpus(
-            source,
-            tokenizer="word",
-            vocab_size=self.vocab_size,
-            min_count=self.min_count,
-            normalize=self.normalize,
-            progress=self.progress,
-        )
-        stage("vocabulary")
-        V = len(encoded.vocab)
-        if V <= self.max_dim:
-            raise ValueError(
-                f"the corpus gives a vocabulary of {V} words (min_count={self.min_count}), too small for "
-                f"max_dim={self.max_dim}: lower max_dim or min_count, or use a larger corpus"
-            )
-        # two halves of the documents, counted apart (exact: their sum is the whole corpus's count),
-        # so the PIP rule can read the noise from their difference at no extra counting cost
-        docs = encoded.documents()  # a stream: the first half of the documents, then the rest
-        halves = [
-            count_partial(part, V, self.window, self.weighting, progress=self.progress)
-            for part in (itertools.islice(docs, encoded.n_docs // 2), docs)
-        ]
-        C = finish_counts(halves[0] + halves[1], self.window, self.weighting)
-        stats = CorpusStats(
-            encoded.vocab,
-            C,
-            self.window,
-            self.weighting,
-            encoded.n_tokens,
-            encoded.n_tokens_raw,
-            encoded.n_docs,
-            encoded.normalize,
-            encoded.tokenizer,
-        )
+        if isinstance(source, CorpusStats):
+            stats, halves = self._given_statistics(source), None
+        else:
+            stats, halves = self._count(source, stage)
+        V, C = len(stats.vocab), stats.C
         stage("cooccurrence")
         if self.method == "ppmi_svd":
             P = ppmi(C, self.cds)
@@ -223,9 +196,7 @@ class Res2Vec:
 
             def half_matrix(forward):
                 counts = finish_counts(forward, self.window, self.weighting)
-                return (
-                    ppmi(counts, self.cds) if self.method == "ppmi_svd" else mstar_parts(counts, encoded.vocab.counts)
-                )
+                return ppmi(counts, self.cds) if self.method == "ppmi_svd" else mstar_parts(counts, stats.vocab.counts)
 
             sigma = pip_noise(half_matrix(halves[0]), half_matrix(halves[1]))
             pip = pip_dimension(
@@ -292,6 +263,62 @@ class Res2Vec:
         }
         self.__dict__.pop("evaluation_", None)
         return self
+
+    def _count(self, source: Any, stage: Any) -> tuple[CorpusStats, list[Any]]:
+        """Encode and count ``source``: the statistics and the two half-corpus partial counts."""
+        encoded = encode_corpus(
+            source,
+            tokenizer="word",
+            vocab_size=self.vocab_size,
+            min_count=self.min_count,
+            normalize=self.normalize,
+            progress=self.progress,
+        )
+        stage("vocabulary")
+        V = len(encoded.vocab)
+        self._check_vocabulary(V)
+        # two halves of the documents, counted apart (exact: their sum is the whole corpus's count),
+        # so the PIP rule can read the noise from their difference at no extra counting cost
+        docs = encoded.documents()  # a stream: the first half of the documents, then the rest
+        halves = [
+            count_partial(part, V, self.window, self.weighting, progress=self.progress)
+            for part in (itertools.islice(docs, encoded.n_docs // 2), docs)
+        ]
+        C = finish_counts(halves[0] + halves[1], self.window, self.weighting)
+        stats = CorpusStats(
+            encoded.vocab,
+            C,
+            self.window,
+            self.weighting,
+            encoded.n_tokens,
+            encoded.n_tokens_raw,
+            encoded.n_docs,
+            encoded.normalize,
+            encoded.tokenizer,
+        )
+        return stats, halves
+
+    def _given_statistics(self, stats: CorpusStats) -> CorpusStats:
+        """Check statistics counted elsewhere (e.g. ``mobius_init.stats_on_dask``) against these settings."""
+        if (stats.window, stats.weighting) != (self.window, self.weighting):
+            raise ValueError(
+                f"the statistics were counted with window={stats.window}, weighting={stats.weighting!r} but "
+                f"this model has window={self.window}, weighting={self.weighting!r}: make them agree"
+            )
+        if (AUTO_RULE if self.dim == "auto" else self.dim) == "pip":
+            raise ValueError(
+                "dim='pip' (and dim='auto') read the noise from two halves of the corpus counted apart, which "
+                "precomputed statistics do not have: fit the corpus itself, or pass dim=<int> or 'resonance'"
+            )
+        self._check_vocabulary(len(stats.vocab))
+        return stats
+
+    def _check_vocabulary(self, V: int) -> None:
+        if V <= self.max_dim:
+            raise ValueError(
+                f"the corpus gives a vocabulary of {V} words (min_count={self.min_count}), too small for "
+                f"max_dim={self.max_dim}: lower max_dim or min_count, or use a larger corpus"
+            )
 
     def vectors(self, dim: int) -> np.ndarray:
         """The embedding of every vocabulary word (V x dim, float64) at a dimension ``dim <= max_dim``, from

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import res2vec
+from mobius_init import CorpusStats
 from res2vec import Res2Vec, information_capacity, optimal_dimension
 from res2vec.cli import main
 from res2vec.evaluate import evaluate_analogies, evaluate_similarity, read_analogy_file, read_similarity_file
@@ -96,6 +97,21 @@ def test_integer_dim_and_nested_truncation():
     b = Res2Vec(dim=40, min_count=3, max_dim=60, context_vectors=False).fit("builtin:lee")
     assert a.results_["dim"] == 20 and a.results_["dimension"]["rule"] == "fixed"
     np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors[:, :20])  # one SVD, nested truncations
+
+
+def test_fit_precomputed_statistics():
+    model = Res2Vec(dim=20, min_count=3, max_dim=60)
+    stats = CorpusStats.from_corpus(
+        "builtin:lee", window=model.window, weighting=model.weighting, min_count=3, normalize=model.normalize
+    )
+    given = Res2Vec(dim=20, min_count=3, max_dim=60).fit(stats)
+    counted = model.fit("builtin:lee")
+    assert given.wv.index_to_key == counted.wv.index_to_key
+    np.testing.assert_array_equal(given.wv.vectors, counted.wv.vectors)
+    with pytest.raises(ValueError, match="dim=<int>"):
+        Res2Vec(min_count=3, max_dim=60).fit(stats)  # dim="auto" needs the two half-corpus counts
+    with pytest.raises(ValueError, match="window=5"):
+        Res2Vec(dim=20, window=5, max_dim=60).fit(stats)
 
 
 def test_context_vectors_are_added_normalised():

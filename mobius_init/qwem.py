@@ -90,11 +90,13 @@ def train_qwem(
     rate: float = 0.02,
     record_every: int = 10,
     seed: int = 0,
+    device: str | torch.device = "cpu",
 ) -> QWEMRun:
     """Full-batch gradient descent (plain SGD on the exact loss) from a tiny random init.
 
     ``init_scale``: the std of W(0) relative to ``sqrt(lam_1)``. ``rate``: ``lr * g * lam_1``, the step
-    in units of the fastest mode's time constant (small = close to gradient flow).
+    in units of the fastest mode's time constant (small = close to gradient flow). ``device``: where the
+    float64 descent runs (the init is drawn on the CPU, so every device starts from the same W(0)).
     """
     G_np, H_np = qwem_targets(C, unigram_counts, weighting)
     M = mstar_dense(C, unigram_counts)
@@ -107,18 +109,19 @@ def train_qwem(
     lr = rate / (g * lam[0])
     generator = torch.Generator().manual_seed(seed)
     V = M.shape[0]
-    W = (torch.randn(V, dim, generator=generator, dtype=torch.float64) * init_scale * np.sqrt(lam[0])).requires_grad_()
-    u0 = np.sum((vecs.T @ W.detach().numpy()) ** 2, axis=1)
-    G, H = torch.from_numpy(G_np), torch.from_numpy(H_np)
+    W0 = torch.randn(V, dim, generator=generator, dtype=torch.float64) * init_scale * np.sqrt(lam[0])
+    u0 = np.sum((vecs.T @ W0.numpy()) ** 2, axis=1)
+    W = W0.to(device).requires_grad_()
+    G, H = torch.from_numpy(G_np).to(device), torch.from_numpy(H_np).to(device)
     recorded, values, modes, losses = [], [], [], []
-    Q_t = torch.from_numpy(vecs)
+    Q_t = torch.from_numpy(vecs).to(device)
     optimizer = torch.optim.SGD([W], lr=lr)
     for step in range(steps + 1):
         loss = qwem_loss(W, G, H)
         if step % record_every == 0 or step == steps:
             recorded.append(step)
-            values.append(torch.linalg.svdvals(W.detach()).numpy())
-            modes.append(torch.linalg.norm(Q_t.T @ W.detach(), dim=1).numpy())
+            values.append(torch.linalg.svdvals(W.detach()).cpu().numpy())
+            modes.append(torch.linalg.norm(Q_t.T @ W.detach(), dim=1).cpu().numpy())
             losses.append(loss.item())
         if step == steps:
             break
@@ -135,7 +138,7 @@ def train_qwem(
         g,
         lr,
         np.array(losses),
-        W.detach().numpy().copy(),
+        W.detach().cpu().numpy().copy(),
     )
 
 

@@ -30,6 +30,7 @@ from ..qwem import QWEMRun, train_qwem
 from ..settings import check_positive, setting
 from ..spectral import subspace_overlap
 from ..stats import CorpusStats
+from ..training import resolve_device
 from .claims import WORD2VEC_CLAIMS, judged
 from .report import markdown
 
@@ -54,6 +55,9 @@ class Word2VecVerifyConfig:
     qwem_steps: int = setting(6000, "QWEM's full-batch gradient steps")
     men: str | None = setting(None, "a MEN similarity file (word1 word2 score), when you have one")
     seed: int = setting(0, "seed of the SVD sketch, skip-gram and QWEM's init")
+    device: str = setting(
+        "auto", "device of QWEM's float64 gradient descent: cpu, cuda, cuda:N, or auto (CUDA when available)"
+    )
     progress: bool = setting(True, "progress bars", cli=False)
 
     def __post_init__(self) -> None:
@@ -111,6 +115,7 @@ def run_verify_word2vec(config: Word2VecVerifyConfig, out_dir: str | Path) -> di
     )
     from res2vec.io import keyed_vectors
 
+    device = resolve_device(config.device)  # an unavailable device fails here, before any counting
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
@@ -160,6 +165,7 @@ def run_verify_word2vec(config: Word2VecVerifyConfig, out_dir: str | Path) -> di
             record_every=max(1, config.qwem_steps // 300),
             seed=config.seed,
             init_scale=init_scale,
+            device=device,
         )
 
     qwem = qwem_from(1e-6)  # the paper's small init
@@ -207,6 +213,7 @@ def run_verify_word2vec(config: Word2VecVerifyConfig, out_dir: str | Path) -> di
         tables.setdefault(claim.table, []).append(judged(claim, values, controls, note))
     report = {
         "config": asdict(config),
+        "device": str(device),
         "data": {"vocab_size": V, "questions_pairs_protocol": len(questions), "stats": stats.summary()},
         "seconds": seconds,
         "scores": scores,

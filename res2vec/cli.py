@@ -34,7 +34,7 @@ HELP = {
     "n_pairs": "word pairs sampled for R(d)",
     "pair_vocab": "the pairs come from this many most frequent words",
     "seed": "seed of the SVD sketch, the pair sample and the PIP draws",
-    "device": "where the SVD runs: cpu, cuda or auto",
+    "device": "where the SVD runs: cpu, cuda, or auto (CUDA when available)",
 }
 
 

@@ -57,7 +57,8 @@ class Res2Vec:
         context_vectors: add the context vectors ``V S^p`` to the word vectors, each row normalised ("w+c").
         n_iter: power iterations of the randomized SVD. metric: the resonance geometry's metric.
         n_pairs, pair_vocab: the resonance sample. seed: SVD sketch, pair sample, PIP draws.
-        device: where the SVD's sparse products run (``cpu``, ``cuda``, ``auto``). progress: tqdm bars.
+        device: where the SVD's sparse products run (``cpu``, ``cuda``, or ``auto``: CUDA when available).
+        progress: tqdm bars.
 
     Fitted attributes: ``wv`` (gensim ``KeyedVectors`` with counts, most frequent word first; words
     whose vector is all zero are left out and listed in ``results_["zero_rows"]``), ``metric_``
@@ -84,7 +85,7 @@ class Res2Vec:
         n_pairs: int = 10_000,
         pair_vocab: int = 10_000,
         seed: int = 0,
-        device: str = "cpu",
+        device: str = "auto",
         progress: bool = False,
     ) -> None:
         self.dim = dim

@@ -58,7 +58,7 @@ class VerifyConfig:
     corpus: str = setting("builtin:lee", "corpus source (as for compare)")
     data: CorpusConfig = setting(factory=lambda: CorpusConfig(vocab_size=100))
     model: MiniGPTConfig = setting(factory=lambda: MiniGPTConfig(block_size=32))
-    train: TrainConfig = setting(factory=lambda: TrainConfig(batch_size=64))
+    train: TrainConfig = setting(factory=lambda: TrainConfig(batch_size=64, schedule="constant"))  # the report's
     epochs: int = setting(200, "passes over the training tokens")
     seeds: int = setting(5, "trained models (seeds)")
     epsilon: float = setting(0.003, "the report's epsilon")

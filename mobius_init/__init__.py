@@ -18,7 +18,7 @@ from .kernel import (
     reconstruct_w_row,
 )
 from .minigpt import MiniGPT, MiniGPTConfig
-from .monitors import K0CosineMonitor
+from .monitors import ConvergenceMonitor, K0CosineMonitor
 from .settings import CorpusConfig
 from .stats import CorpusStats
 from .training import Callback, TrainConfig, TrainingDiverged, train
@@ -32,6 +32,7 @@ __all__ = [
     "CorpusConfig",
     "CorpusStats",
     "Encoded",
+    "ConvergenceMonitor",
     "K0CosineMonitor",
     "MiniGPT",
     "MiniGPTConfig",

@@ -129,6 +129,12 @@ def test_examples_run_in_process(run_example, tmp_path):
     assert "switched on in eigenvalue order" in printed and out.stat().st_size > 0
 
 
+def test_lightning_example_logs_the_monitor(run_example, tmp_path):
+    pytest.importorskip("lightning")
+    printed = run_example("lightning_callback.py", "--steps", "20", "--logs", str(tmp_path))
+    assert "convergence/relative_change" in printed and "convergence/control_random_relative_change" in printed
+
+
 def test_hf_example_runs_in_process(run_example):
     pytest.importorskip("transformers")
     pytest.importorskip("accelerate")

@@ -30,6 +30,7 @@ HELP = {
     "eig": "exponent p of the singular values in U S^p",
     "context_vectors": "add the context vectors V S^p to the word vectors (w+c)",
     "n_iter": "power iterations of the randomized SVD",
+    "n_oversamples": "extra columns of the randomized SVD's sketch, beyond max_dim",
     "metric": "the resonance geometry's metric",
     "n_pairs": "word pairs sampled for R(d)",
     "pair_vocab": "the pairs come from this many most frequent words",

@@ -55,7 +55,8 @@ class Res2Vec:
         min_count, vocab_size: vocabulary filters (5, as word2vec; no cap). normalize: text preset (text8).
         cds: context-distribution smoothing of PPMI (0.75). eig: exponent p of ``U S^p`` (0.5).
         context_vectors: add the context vectors ``V S^p`` to the word vectors, each row normalised ("w+c").
-        n_iter: power iterations of the randomized SVD. metric: the resonance geometry's metric.
+        n_iter, n_oversamples: power iterations and extra sketch columns of the randomized SVD (measured:
+            ``benchmarks/bench_svd.py``). metric: the resonance geometry's metric.
         n_pairs, pair_vocab: the resonance sample. seed: SVD sketch, pair sample, PIP draws.
         device: where the SVD's sparse products run (``cpu``, ``cuda``, or ``auto``: CUDA when available).
         progress: tqdm bars.
@@ -81,6 +82,7 @@ class Res2Vec:
         eig: float = 0.5,
         context_vectors: bool = True,
         n_iter: int = 2,
+        n_oversamples: int = 20,
         metric: str = "second_moment",
         n_pairs: int = 10_000,
         pair_vocab: int = 10_000,
@@ -100,6 +102,7 @@ class Res2Vec:
         self.eig = eig
         self.context_vectors = context_vectors
         self.n_iter = n_iter
+        self.n_oversamples = n_oversamples
         self.metric = metric
         self.n_pairs = n_pairs
         self.pair_vocab = pair_vocab
@@ -127,6 +130,7 @@ class Res2Vec:
             "eig",
             "context_vectors",
             "n_iter",
+            "n_oversamples",
             "metric",
             "n_pairs",
             "pair_vocab",
@@ -150,8 +154,10 @@ class Res2Vec:
             raise ValueError(f"eig must be finite and cds positive, got eig={self.eig}, cds={self.cds}")
         if self.metric not in METRICS:
             raise ValueError(f"unknown metric {self.metric!r}; choose one of {', '.join(METRICS)}")
-        if not (isinstance(self.n_iter, int) and self.n_iter >= 0):
-            raise ValueError(f"n_iter must be an integer >= 0, got {self.n_iter!r}")
+        for name in ("n_iter", "n_oversamples"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
         distance_weights(self.window, self.weighting)
         resolve_device(self.device)
 
@@ -179,7 +185,12 @@ class Res2Vec:
             P = ppmi(C, self.cds)
             stage("ppmi")
             U, S, Vt = randomized_svd(
-                P, self.max_dim, n_iter=self.n_iter, seed=self.seed, device=resolve_device(self.device)
+                P,
+                self.max_dim,
+                n_oversamples=self.n_oversamples,
+                n_iter=self.n_iter,
+                seed=self.seed,
+                device=resolve_device(self.device),
             )
             W_full = U * S**self.eig
             C_full = Vt.T * S**self.eig

@@ -123,7 +123,8 @@ def test_compare_cli_bad_input(tmp_path, capsys):
 
 def test_examples_run_in_process(run_example, tmp_path):
     assert "validation loss" in run_example("init_minigpt.py", "--steps", "20")
-    assert "own init" in run_example("monitor_plain_loop.py", "--steps", "50")
+    printed = run_example("monitor_plain_loop.py", "--steps", "50")
+    assert "own init" in printed and "control_step_fraction 1" in printed
     out = tmp_path / "q.png"
     printed = run_example("qwem_dynamics.py", "--vocab", "300", "--dim", "2", "--steps", "1500", "-o", str(out))
     assert "switched on in eigenvalue order" in printed and out.stat().st_size > 0

@@ -13,6 +13,8 @@ and, for "what each change bought" (quality only; each changes one setting from 
   old_defaults    the previous defaults: window 5 harmonic, U S^0.5 only, d = 300
   window2         + window 2 with word2vec's dynamic (linear) weights (Levy et al. 2015)
   context         + context vectors (w+c), still d = 300
+  fast_svd        the defaults with the old sketch (20 extra columns, 2 power iterations): what the
+                  accurate SVD costs and buys
 Scores: SimLex-999 and WordSim-353 (gensim's files; the WS-353 similarity and relatedness splits too
 when ../shared/data/benchmarks is present), Google analogies (3CosAdd, 3CosMul, top 30k words).
 """
@@ -33,6 +35,7 @@ RES2VEC = {
     "old_defaults": {"window": 5, "weighting": "harmonic", "context_vectors": False, "dim": 300},
     "window2": {"context_vectors": False, "dim": 300},
     "context": {"dim": 300},
+    "fast_svd": {"n_oversamples": 20, "n_iter": 2},
 }
 CONTESTANTS = ("res2vec", "skipgram", "cbow", *tuple(RES2VEC)[1:])
 

@@ -42,6 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import markdown_table, save_results  # noqa: E402
 
 TRACK, CROSS = 0.8, 0.3
+EARLY = 50  # steps whose mean training loss is the run-constant control
+DEFAULT_EVERY = 1000  # ConvergenceMonitor's default interval, for the overhead
 
 
 def load_runs(folder: Path) -> list[dict]:
@@ -78,6 +80,7 @@ def diagnose(runs: list[dict], stats_path: Path, top_n: int) -> tuple[list[dict]
         val = [h["val_loss"] for h in run["history"]]
         end = val[-1]
         losses = np.asarray(run["train_losses"])
+        early_loss = float(losses[:EARLY].mean())  # run-constant: says which run (init) this is
         monitor = ConvergenceMonitor(diagnostics=CANDIDATES, seed=run["seed"])
         monitor.start(run["E"][0].astype(np.float64))
         k0.reset()
@@ -90,6 +93,7 @@ def diagnose(runs: list[dict], stats_path: Path, top_n: int) -> tuple[list[dict]
                 "step": t,
                 "remaining": float(np.interp(t, val_steps, val)) - end,
                 "control_step_fraction": t / total,
+                "control_initial_train_loss": early_loss,
             }
             t0 = time.perf_counter()
             row.update(monitor.measure(E, steps=np.arange(1, t + 1), losses=losses[:t]))
@@ -149,8 +153,14 @@ def score(rows: list[dict], name: str, run_constants: list[str] = ()) -> dict:
         and abs(pooled) >= TRACK
         and np.sign(pooled) == sign
     )
+    constants = {c: score(rows, c)["across_mean"] for c in run_constants}
+    beats_constants = all(np.isfinite(mean_across) and abs(mean_across) > abs(v) for v in constants.values())
     informative = bool(
-        tracks and np.isfinite(mean_across) and np.sign(mean_across) == sign and abs(mean_across) >= CROSS
+        tracks
+        and np.isfinite(mean_across)
+        and np.sign(mean_across) == sign
+        and abs(mean_across) >= CROSS
+        and beats_constants
     )
     return {
         "within_mean": mean_within,
@@ -158,6 +168,7 @@ def score(rows: list[dict], name: str, run_constants: list[str] = ()) -> dict:
         "within_sd": float(finite.std(ddof=1)) if len(finite) > 1 else float("nan"),
         "pooled": pooled,
         "across_mean": mean_across,
+        "run_constant_controls_across": constants,
         "tracks": tracks,
         "informative": informative,
     }
@@ -186,6 +197,7 @@ def main() -> None:
         "circulant_score_change",
     ]
     controls = [k for k in rows[0] if k.startswith("control_") and k != "control_step_fraction"]
+
     def run_constants(name: str) -> list[str]:
         base = name.removesuffix("_change")
         return ["control_initial_train_loss"] + [c for c in (f"control_initial_{base}",) if c in rows[0]]
@@ -223,9 +235,17 @@ def main() -> None:
             table,
         )
     )
+    check_ms = {k: 1000 * cost[k] for k in ("convergence", "k0")}
+    overhead = {k: cost[k] / (DEFAULT_EVERY * cost["step_seconds"]) for k in ("convergence", "k0")}
+    print(
+        f"\ncost per check: ConvergenceMonitor (all candidates) {check_ms['convergence']:.1f} ms, k0 quantities "
+        f"{check_ms['k0']:.1f} ms; a training step {1000 * cost['step_seconds']:.0f} ms, so at the default interval "
+        f"({DEFAULT_EVERY} steps) {100 * overhead['convergence']:.3f} % and {100 * overhead['k0']:.3f} % of training time"
+    )
     save_results(
         args,
         {
+            "cost": cost | {"overhead_at_default_interval": overhead},
             "scores": scores,
             "rows": rows,
             "runs": [r["name"] for r in runs],

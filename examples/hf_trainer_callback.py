@@ -1,4 +1,4 @@
-"""A monitor in a Hugging Face Trainer, on a tiny GPT-2 built locally (no download). Its reports go
+"""The monitors in a Hugging Face Trainer, on a tiny GPT-2 built locally (no download). Its reports go
 through Trainer.log, so they reach TensorBoard, W&B or the console, whichever the Trainer reports to.
 
 pip install -e ".[hf]"
@@ -12,7 +12,15 @@ import numpy as np
 import torch
 from transformers import Trainer, TrainingArguments
 
-from mobius_init import CorpusStats, K0CosineMonitor, MiniGPTConfig, analytic_embeddings, apply_embeddings_, read_corpus
+from mobius_init import (
+    ConvergenceMonitor,
+    CorpusStats,
+    K0CosineMonitor,
+    MiniGPTConfig,
+    analytic_embeddings,
+    apply_embeddings_,
+    read_corpus,
+)
 from mobius_init.integrations.hf import add_monitor, gpt2_model
 
 parser = argparse.ArgumentParser(description=__doc__)
@@ -27,6 +35,7 @@ blocks = ids[: len(ids) // 32 * 32].view(-1, 32)
 model = gpt2_model(MiniGPTConfig(vocab_size=stats.vocab_size, n_embd=32, block_size=32))  # GPT2LMHeadModel
 apply_embeddings_(model, analytic_embeddings(stats, 32, "ppmi_svd"))  # GPT-2 ties wte and lm_head
 monitor = K0CosineMonitor(stats, every=10, top_n=200)
+convergence = ConvergenceMonitor(every=10, total_steps=args.steps)  # reads the Trainer's logged loss
 with tempfile.TemporaryDirectory() as out:
     trainer = Trainer(
         model=model,
@@ -42,9 +51,11 @@ with tempfile.TemporaryDirectory() as out:
         train_dataset=[{"input_ids": b, "labels": b} for b in blocks],
     )
     add_monitor(trainer, monitor, prefix="k0")
+    add_monitor(trainer, convergence, prefix="convergence")
     trainer.train()
 for r in monitor.history:
     print(
         f"step {r['step']:3d}  k0 cos {r['k0_cos_eigh']:+.3f}  own init {r['control_initial_k0_cos_eigh']:+.3f}  "
         f"random {r['control_random_k0_cos_eigh']:+.3f}"
     )
+print("convergence, last report:", {k: round(v, 4) for k, v in convergence.history[-1].items() if k != "step"})

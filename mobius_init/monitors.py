@@ -144,10 +144,15 @@ class K0CosineMonitor(Monitor):
 LOSS_DIAGNOSTICS = ("loss_fit_remaining", "loss_fit_fraction", "loss_slope")
 EMBEDDING_DIAGNOSTICS = ("relative_change", "spectral_distance_init", "rand_distance", "effective_rank", "esd_alpha")
 CANDIDATES = LOSS_DIAGNOSTICS + EMBEDDING_DIAGNOSTICS
+# The candidates that track remaining validation loss within and across runs (|Spearman rho| >= 0.8,
+# benchmarks/bench_convergence.py on the BPE compare runs); neither beats the step fraction or the
+# run's early loss at telling runs apart (README).
+DEFAULT_DIAGNOSTICS = ("loss_slope", "relative_change")
 
 
 class ConvergenceMonitor(Monitor):
-    """Candidate convergence diagnostics (:data:`CANDIDATES`, definitions in :mod:`convergence`).
+    """Convergence diagnostics: by default :data:`DEFAULT_DIAGNOSTICS`, the ones validated against
+    remaining loss; any of :data:`CANDIDATES` by name (definitions in :mod:`convergence`).
 
     Loss diagnostics read the training losses given to :meth:`observe_loss` (done automatically as a
     :func:`mobius_init.train` callback, from a ``transformers.Trainer``'s logged loss, or from
@@ -160,7 +165,7 @@ class ConvergenceMonitor(Monitor):
     def __init__(
         self,
         every: int = 1000,
-        diagnostics: tuple[str, ...] = CANDIDATES,
+        diagnostics: tuple[str, ...] = DEFAULT_DIAGNOSTICS,
         *,
         total_steps: int | None = None,
         window: int = 50,

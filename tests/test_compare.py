@@ -59,7 +59,7 @@ def test_summary_is_paired_by_seed():
 
     runs = {
         "random": [run([5, 4, 3]), run([5, 4, 3.2])],
-        "fast": [run([5, 3, 2.5]), run([5, 3.05, 2.9])],
+        "fast": [run([5, 3, 2.5]), {**run([5, 3.05, 2.9]), "monitor_seconds": 0.3}],
         "slow": [run([5, 4.5, 4]), run([5, 4.4, 3.1])],
     }
     s = summarize(runs, steps=20)
@@ -74,7 +74,7 @@ def test_summary_is_paired_by_seed():
     assert s["slow"]["steps_to_random_final"][0] == pytest.approx((20 + 10 + 10 * 1.2 / 1.3) / 2)
     assert s["random"]["delta_vs_random"]["mean"] == 0
     assert fast["val_loss_at_50pct"][0] == pytest.approx(3.025)
-    assert fast["monitor_overhead"] == pytest.approx(0.01)
+    assert fast["monitor_overhead"] == pytest.approx(0.03)  # the worst run, not the mean
 
 
 def test_init_specs():
@@ -139,4 +139,5 @@ def test_lightning_example_logs_the_monitor(run_example, tmp_path):
 def test_hf_example_runs_in_process(run_example):
     pytest.importorskip("transformers")
     pytest.importorskip("accelerate")
-    assert "own init" in run_example("hf_trainer_callback.py", "--steps", "10")
+    printed = run_example("hf_trainer_callback.py", "--steps", "10")
+    assert "own init" in printed and "'control_step_fraction': 1.0" in printed

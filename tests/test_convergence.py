@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from mobius_init import convergence as cv
-from mobius_init.monitors import CANDIDATES, ConvergenceMonitor
+from mobius_init.monitors import CANDIDATES, DEFAULT_DIAGNOSTICS, ConvergenceMonitor
 
 
 def test_loss_fit_recovers_a_power_law(rng):
@@ -44,7 +44,8 @@ def test_convergence_monitor_in_training(lee_docs):
 
     stats = CorpusStats.from_corpus(lee_docs[:270], vocab_size=300)
     ids = np.concatenate(list(stats.encode(lee_docs)))
-    monitor = ConvergenceMonitor(every=40, total_steps=120)
+    assert ConvergenceMonitor().diagnostics == DEFAULT_DIAGNOSTICS
+    monitor = ConvergenceMonitor(every=40, diagnostics=CANDIDATES, total_steps=120)
     model = MiniGPT(MiniGPTConfig(vocab_size=300, n_embd=16, block_size=16))
     train(
         model,

@@ -118,6 +118,11 @@ def train_qwem(
     optimizer = torch.optim.SGD([W], lr=lr)
     for step in range(steps + 1):
         loss = qwem_loss(W, G, H)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"QWEM's gradient descent diverged at step {step} (loss {loss.item()}): the step, rate={rate} in "
+                f"units of the mean-weight time constant, is too large for this init and weighting; lower rate"
+            )
         if step % record_every == 0 or step == steps:
             recorded.append(step)
             values.append(torch.linalg.svdvals(W.detach()).cpu().numpy())

@@ -41,3 +41,8 @@ def test_logistic_solution():
     s = predicted_singular_values(np.array([4.0, 1.0]), np.array([1e-6, 1e-6]), 1.0, np.array([0.0, 100.0]))
     np.testing.assert_allclose(s[0], [1e-3, 1e-3])
     np.testing.assert_allclose(s[1], [2.0, 1.0], rtol=1e-6)
+
+
+def test_divergence_is_one_clear_error(stats):
+    with pytest.raises(FloatingPointError, match="diverged at step .*lower rate"):
+        train_qwem(stats.C, stats.vocab.counts, 3, steps=200, rate=1e4, init_scale=1.0, weighting="corpus")

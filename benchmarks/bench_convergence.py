@@ -119,9 +119,9 @@ def rho(x: np.ndarray, y: np.ndarray) -> float:
     return float(spearmanr(x[ok], y[ok]).statistic)
 
 
-def score(rows: list[dict], name: str, run_constants: list[str] = ()) -> dict:
+def score(rows: list[dict], name: str, run_constants: dict[str, float] | None = None) -> dict:
     """Within-run, pooled and across-run Spearman rho of one diagnostic with the remaining improvement;
-    ``run_constants`` are the controls its across-run rho must beat."""
+    ``run_constants``: the across-run rho of each control it must beat (already scored)."""
     runs = sorted({r["run"] for r in rows})
     steps = sorted({r["step"] for r in rows})
 
@@ -153,7 +153,7 @@ def score(rows: list[dict], name: str, run_constants: list[str] = ()) -> dict:
         and abs(pooled) >= TRACK
         and np.sign(pooled) == sign
     )
-    constants = {c: score(rows, c)["across_mean"] for c in run_constants}
+    constants = run_constants or {}
     beats_constants = all(np.isfinite(mean_across) and abs(mean_across) > abs(v) for v in constants.values())
     informative = bool(
         tracks
@@ -202,8 +202,10 @@ def main() -> None:
         base = name.removesuffix("_change")
         return ["control_initial_train_loss"] + [c for c in (f"control_initial_{base}",) if c in rows[0]]
 
-    scores = {name: score(rows, name, run_constants(name)) for name in names}
-    scores |= {name: score(rows, name) for name in controls}
+    scores = {name: score(rows, name) for name in controls}  # each control scored once
+    scores |= {
+        name: score(rows, name, {c: scores[c]["across_mean"] for c in run_constants(name)}) for name in names
+    }
     inits = sorted({r["init"] for r in rows})
     print(f"{len(runs)} runs ({', '.join(inits)}), {len(rows)} (run, step) points\n")
     table = []

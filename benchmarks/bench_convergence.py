@@ -203,9 +203,7 @@ def main() -> None:
         return ["control_initial_train_loss"] + [c for c in (f"control_initial_{base}",) if c in rows[0]]
 
     scores = {name: score(rows, name) for name in controls}  # each control scored once
-    scores |= {
-        name: score(rows, name, {c: scores[c]["across_mean"] for c in run_constants(name)}) for name in names
-    }
+    scores |= {name: score(rows, name, {c: scores[c]["across_mean"] for c in run_constants(name)}) for name in names}
     inits = sorted({r["init"] for r in rows})
     print(f"{len(runs)} runs ({', '.join(inits)}), {len(rows)} (run, step) points\n")
     table = []

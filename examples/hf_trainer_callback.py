@@ -2,7 +2,7 @@
 through Trainer.log, so they reach TensorBoard, W&B or the console, whichever the Trainer reports to.
 
 pip install -e ".[hf]"
-python examples/hf_trainer_callback.py [--steps 20]
+python examples/hf_trainer_callback.py [--steps 20] [--tensorboard DIR]
 """
 
 import argparse
@@ -25,6 +25,7 @@ from mobius_init.integrations.hf import add_monitor, gpt2_model
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--steps", type=int, default=20)
+parser.add_argument("--tensorboard", help="report to TensorBoard, writing its event files under this folder")
 args = parser.parse_args()
 
 docs = list(read_corpus("builtin:lee"))
@@ -40,10 +41,10 @@ with tempfile.TemporaryDirectory() as out:
     trainer = Trainer(
         model=model,
         args=TrainingArguments(
-            output_dir=out,
+            output_dir=args.tensorboard or out,  # the TensorBoard reporter writes under output_dir
             max_steps=args.steps,
             per_device_train_batch_size=8,
-            report_to=[],
+            report_to=["tensorboard"] if args.tensorboard else [],
             use_cpu=True,
             save_strategy="no",
             logging_steps=10,

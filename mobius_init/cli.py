@@ -11,6 +11,7 @@ from pathlib import Path
 from . import __version__
 from .embeddings import CONTROLS, DEFAULT_METHOD, METHODS
 from .experiments.compare import DEMO, CompareConfig
+from .experiments.horizons import HorizonsConfig
 from .experiments.verify_mobius import VerifyConfig
 from .experiments.verify_res2vec import Res2VecVerifyConfig
 from .experiments.verify_word2vec import Word2VecVerifyConfig
@@ -91,6 +92,21 @@ def _compare(args: argparse.Namespace) -> None:
     print(Path(args.output, "results.md").read_text())
     for name in ("results.json", "results.md", "loss.png", "k0_cosine.png", "logs/"):
         print(f"wrote {Path(args.output, name)}")
+
+
+HORIZON_EXCLUDE = RUN_FIELDS + ("train.steps", "train.schedule")
+
+
+def _horizons(args: argparse.Namespace) -> None:
+    from .experiments.horizons import run_horizons
+
+    output_directory(args.output)
+    config = replace(config_from_args(args.defaults, args, exclude=HORIZON_EXCLUDE), progress=not args.quiet)
+    run_horizons(config, args.output, resume=args.resume)
+    print(Path(args.output, "results.md").read_text())
+    for name in ("results.json", "results.md", "horizons.png", "logs/"):
+        if Path(args.output, name).exists():
+            print(f"wrote {Path(args.output, name)}")
 
 
 VERIFY_EXCLUDE = RUN_FIELDS + ("train.steps", "train.eval_every")
@@ -184,6 +200,26 @@ def build_parser() -> argparse.ArgumentParser:
         description="mobius-init compare on builtin:lee with small settings; prints the table and where the files "
         "are. Every option of 'compare' can be changed.",
     )
+
+    p = sub.add_parser(
+        "horizons",
+        formatter_class=HelpFormatter,
+        parents=[COMMON],
+        help="steps an init saves at each training length: wsd branches off one constant-rate trunk per arm",
+        description="For every init x learning rate x embedding multiplier x seed, train one constant-rate trunk "
+        "and branch a wsd decay off it for each horizon T (at T - decay_fraction x T): the full-schedule loss at "
+        "every horizon for about the cost of the longest. Writes results.json, results.md (final loss, Δ vs random "
+        "paired by seed, steps saved) and horizons.png. --lrs/--embedding-lr-mults sweep the baseline.",
+    )
+    horizon_defaults = HorizonsConfig()
+    add_config_options(p, horizon_defaults, exclude=HORIZON_EXCLUDE)
+    p.add_argument("-o", "--output", default="horizons-out", help="output directory (default: horizons-out)")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep finished trunks and branches, continue interrupted ones; refuses changed settings",
+    )
+    p.set_defaults(func=_horizons, defaults=horizon_defaults)
 
     p = sub.add_parser(
         "verify",

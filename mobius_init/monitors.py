@@ -67,6 +67,13 @@ class Monitor(Callback):
         self.seconds += time.perf_counter() - t0
         return report
 
+    def due(self, step: int, final: bool = False) -> bool:
+        """Whether a check is due at ``step``: every ``every`` steps, and at the ``final`` step unless
+        that step was just checked. The one rule of :func:`mobius_init.train` and both integrations."""
+        if final:
+            return not self.history or self.history[-1]["step"] != step
+        return step % self.every == 0
+
     def state_dict(self) -> dict[str, Any]:
         return {
             "controls": self.controls,
@@ -85,11 +92,11 @@ class Monitor(Callback):
         metrics.update(self.check(model, step))
 
     def on_step_end(self, model: Any, step: int, metrics: dict[str, Any]) -> None:
-        if step % self.every == 0:
+        if self.due(step):
             metrics.update(self.check(model, step))
 
     def on_train_end(self, model: Any, step: int, metrics: dict[str, Any]) -> None:
-        if not self.history or self.history[-1]["step"] != step:
+        if self.due(step, final=True):
             metrics.update(self.check(model, step))
 
 
@@ -182,6 +189,13 @@ class ConvergenceMonitor(Monitor):
         super().reset()
         self.loss_steps: list[int] = []
         self.losses: list[float] = []
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "loss_steps": self.loss_steps, "losses": self.losses}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.loss_steps, self.losses = list(state.get("loss_steps", [])), list(state.get("losses", []))
 
     def observe_loss(self, step: int, loss: float) -> None:
         """Record a training loss (every step, or the mean over a logging interval)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy import stats as scipy_stats
@@ -50,3 +51,35 @@ def plateaued(steps: Sequence[float], losses: Sequence[float], tail: float = 0.2
     start = steps[0] + (1 - tail) * (steps[-1] - steps[0])
     before = np.interp(start, steps, losses)
     return bool((before - losses[-1]) / abs(before) < tolerance)
+
+
+def steps_to_reach(horizons: Sequence[float], final_losses: Sequence[float], target: float) -> tuple[float, str]:
+    """The training length at which a reference reaches ``target``, from its final losses at increasing
+    ``horizons`` (linear in log T between the two horizons around the first crossing), and whether it is
+    ``exact``, a lower bound (``above``: the reference never gets there; the longest horizon is returned)
+    or an upper bound (``below``: already reached at the shortest horizon, which is returned)."""
+    log_t = np.log(np.asarray(horizons, dtype=np.float64))
+    losses = np.asarray(final_losses, dtype=np.float64)
+    crossing = first_crossing(log_t, losses, target)
+    if crossing is None:
+        return float(horizons[-1]), "above"
+    if losses[0] <= target:
+        return float(horizons[0]), "below"
+    return float(np.exp(crossing)), "exact"
+
+
+def fit_saving(horizons: Sequence[float], saved: Sequence[float]) -> dict[str, Any]:
+    """Least-squares fits of steps saved against the horizon: ``a + b T`` and ``a T^c`` (the latter in
+    log space, positive savings only; None when fewer than two are positive), each with its RMSE in
+    steps, and which fits better by that RMSE."""
+    T, y = np.asarray(horizons, dtype=np.float64), np.asarray(saved, dtype=np.float64)
+    b, a = np.polyfit(T, y, 1)
+    linear = {"a": float(a), "b": float(b), "rmse": float(np.sqrt(np.mean((a + b * T - y) ** 2)))}
+    power = None
+    positive = y > 0
+    if positive.sum() >= 2:
+        c, log_a = np.polyfit(np.log(T[positive]), np.log(y[positive]), 1)
+        prediction = np.exp(log_a) * T**c
+        power = {"a": float(np.exp(log_a)), "c": float(c), "rmse": float(np.sqrt(np.mean((prediction - y) ** 2)))}
+    better = "linear" if power is None or linear["rmse"] <= power["rmse"] else "power"
+    return {"linear": linear, "power": power, "better": better}

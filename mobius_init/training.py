@@ -23,7 +23,10 @@ from tqdm.auto import tqdm
 
 from .settings import InvalidSetting, check_positive, setting
 
-SCHEDULES = ("cosine", "constant")
+SCHEDULES = ("cosine", "constant", "wsd")
+DECAY_SHAPES = ("linear", "sqrt")
+# Fields that say where and how a run reports, not what it computes: a resumed run may change them.
+RUN_LOCAL_FIELDS = ("device", "log_path", "checkpoint_path", "resume", "progress", "desc", "keep_states_at")
 PRECISIONS = ("auto", "fp32", "bf16")
 
 
@@ -36,12 +39,22 @@ class TrainConfig:
     lr: float = setting(3e-4, "AdamW peak learning rate")
     weight_decay: float = setting(0.01, "AdamW weight decay (matrices only)")
     schedule: str = setting(
-        "cosine", "learning rate: linear warmup then cosine decay to min_lr_ratio x lr, or constant", choices=SCHEDULES
+        "cosine",
+        "learning rate after a linear warmup: cosine decay to min_lr_ratio x lr; constant; or wsd "
+        "(warmup-stable-decay: constant, then a decay to min_lr_ratio x lr over the last decay_fraction of the steps)",
+        choices=SCHEDULES,
     )
     warmup_steps: int | None = setting(
-        None, "steps of linear warmup (default: 2%% of the steps for cosine, 0 for constant)"
+        None, "steps of linear warmup (default: 2%% of the steps for cosine and wsd, 0 for constant)"
     )
-    min_lr_ratio: float = setting(0.1, "the cosine schedule's final learning rate, as a fraction of lr")
+    min_lr_ratio: float = setting(0.1, "the final learning rate of cosine and wsd, as a fraction of lr")
+    decay_fraction: float = setting(0.2, "wsd: the share of the steps spent decaying (Hagele et al. 2024 use 0.2)")
+    decay_shape: str = setting(
+        "linear", "wsd: the decay's shape, linear or sqrt (1 - sqrt of the decay's progress)", choices=DECAY_SHAPES
+    )
+    embedding_lr_mult: float = setting(
+        1.0, "the tied embedding's learning rate as a multiple of lr (the other parameters use lr; 0 freezes it)"
+    )
     eval_every: int = setting(100, "steps between validations (also at the first and last step)")
     eval_blocks: int = setting(64, "validation blocks, evenly spaced over the validation ids")
     grad_clip: float | None = setting(1.0, "largest gradient norm ('none': no clipping)")
@@ -51,6 +64,9 @@ class TrainConfig:
     log_path: str | None = setting(None, "JSONL file: every validation and every callback report", cli=False)
     checkpoint_path: str | None = setting(None, "where the run's full state is written at each validation", cli=False)
     resume: bool = setting(False, "continue from checkpoint_path when it exists", cli=False)
+    keep_states_at: tuple[int, ...] = setting(
+        (), "steps at which the full state is also validated and kept, as CHECKPOINT.stepN.pt", cli=False
+    )
     progress: bool = setting(True, "show a progress bar", cli=False)
     desc: str = setting("train", "label of the progress bar", cli=False)
 
@@ -66,6 +82,17 @@ class TrainConfig:
             raise InvalidSetting("min_lr_ratio", f"must lie in [0, 1], got {self.min_lr_ratio}")
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise InvalidSetting("grad_clip", f"must be positive or none, got {self.grad_clip}")
+        if not 0 < self.decay_fraction < 1:
+            raise InvalidSetting("decay_fraction", f"must lie in (0, 1), got {self.decay_fraction}")
+        if self.decay_shape not in DECAY_SHAPES:
+            raise InvalidSetting("decay_shape", f"must be one of {', '.join(DECAY_SHAPES)}, got {self.decay_shape!r}")
+        if not (math.isfinite(self.embedding_lr_mult) and self.embedding_lr_mult >= 0):
+            raise InvalidSetting("embedding_lr_mult", f"must be a number >= 0, got {self.embedding_lr_mult}")
+        if self.schedule == "wsd" and self.warmup + self.decay_steps > self.steps:
+            raise InvalidSetting(
+                "steps",
+                f"({self.steps}) is shorter than warmup ({self.warmup}) + decay ({self.decay_steps}) of the wsd schedule",
+            )
         if self.schedule not in SCHEDULES:
             raise InvalidSetting("schedule", f"must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         if self.precision not in PRECISIONS:
@@ -77,7 +104,25 @@ class TrainConfig:
         """Warmup steps in effect."""
         if self.warmup_steps is not None:
             return self.warmup_steps
-        return max(1, round(0.02 * self.steps)) if self.schedule == "cosine" else 0
+        return max(1, round(0.02 * self.steps)) if self.schedule in ("cosine", "wsd") else 0
+
+    @property
+    def decay_steps(self) -> int:
+        """Steps of the wsd schedule's final decay (at least 1)."""
+        return max(1, round(self.decay_fraction * self.steps))
+
+    def settings_that_differ(self, saved: dict[str, Any]) -> list[str]:
+        """Names of the settings that change what is computed and differ from ``saved`` (an ``asdict``)."""
+        mine = asdict(self)
+        return sorted(
+            k
+            for k in mine
+            if k not in RUN_LOCAL_FIELDS and _comparable(saved.get(k, "<absent>")) != _comparable(mine[k])
+        )
+
+
+def _comparable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
 def resolve_device(device: str) -> torch.device:
@@ -107,6 +152,13 @@ def lr_multiplier(config: TrainConfig, completed: int) -> float:
         return (completed + 1) / warmup
     if config.schedule == "constant":
         return 1.0
+    if config.schedule == "wsd":
+        decay_start = config.steps - config.decay_steps
+        if completed < decay_start:
+            return 1.0
+        progress = min(1.0, (completed - decay_start + 1) / config.decay_steps)
+        remaining = 1 - progress if config.decay_shape == "linear" else 1 - math.sqrt(progress)
+        return config.min_lr_ratio + (1 - config.min_lr_ratio) * remaining
     progress = (completed - warmup) / max(1, config.steps - 1 - warmup)
     return config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
@@ -213,14 +265,7 @@ class _Run:
         model.to(self.device)
         torch.manual_seed(config.seed)
         self.generator = torch.Generator().manual_seed(config.seed)
-        params = list(model.named_parameters())
-        self.optimizer = torch.optim.AdamW(
-            [
-                {"params": [p for _, p in params if p.dim() >= 2], "weight_decay": config.weight_decay},
-                {"params": [p for _, p in params if p.dim() < 2], "weight_decay": 0.0},
-            ],
-            lr=config.lr,
-        )
+        self.optimizer = torch.optim.AdamW(parameter_groups(model, config), lr=config.lr)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda i: lr_multiplier(config, i))
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -265,6 +310,8 @@ class _Run:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        for group, base in zip(self.optimizer.param_groups, self.scheduler.base_lrs, strict=True):
+            group["lr"] = base * lr_multiplier(self.config, self.scheduler.last_epoch)  # this config's schedule
         torch.set_rng_state(state["rng_torch"])
         if state["rng_cuda"] is not None and self.device.type == "cuda":
             torch.cuda.set_rng_state_all(state["rng_cuda"])
@@ -275,6 +322,27 @@ class _Run:
             if hasattr(cb, "load_state_dict"):
                 cb.load_state_dict(cb_state)
         return int(state["step"])
+
+
+def kept_state_path(checkpoint_path: str | Path, step: int) -> Path:
+    """Where ``keep_states_at`` keeps the state of ``step``: ``CHECKPOINT.stepN.pt`` beside it."""
+    path = Path(checkpoint_path)
+    return path.with_name(f"{path.stem}.step{step}{path.suffix}")
+
+
+def parameter_groups(model: torch.nn.Module, config: TrainConfig) -> list[dict[str, Any]]:
+    """AdamW groups: the tied input embedding (decayed, at ``lr x embedding_lr_mult``), the other
+    matrices (decayed) and the vectors (biases, norms: not decayed). Empty groups are left out."""
+    embedding = getattr(model, "get_input_embeddings", None)
+    embedding = embedding().weight if embedding is not None else None
+    params = [p for p in model.parameters() if p is not embedding]
+    groups = [
+        {"name": "embedding", "params": [embedding] if embedding is not None else [], "weight_decay": config.weight_decay,
+         "lr": config.lr * config.embedding_lr_mult},
+        {"name": "matrices", "params": [p for p in params if p.dim() >= 2], "weight_decay": config.weight_decay},
+        {"name": "vectors", "params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+    ]
+    return [g for g in groups if g["params"]]
 
 
 def _save_atomic(obj: Any, path: str) -> None:
@@ -306,6 +374,13 @@ def train(
     resuming = config.resume and config.checkpoint_path and Path(config.checkpoint_path).is_file()
     if resuming:
         state = torch.load(config.checkpoint_path, map_location=run.device, weights_only=False)
+        differ = config.settings_that_differ(state["train_config"])
+        if differ:
+            raise ValueError(
+                f"cannot resume from {config.checkpoint_path}: it was made with other settings ("
+                + ", ".join(f"{k}={state['train_config'].get(k)!r}, now {getattr(config, k)!r}" for k in differ)
+                + "); start afresh or use another output directory"
+            )
         start_step = run.restore(state, result, callbacks)
         t_before = state["seconds"]
     log = open(config.log_path, "w") if config.log_path else None  # noqa: SIM115 (closed below)
@@ -346,7 +421,8 @@ def train(
             since_eval.append(result.train_losses[-1])
             metrics = {"step": step, "train_loss": result.train_losses[-1]}
             _call(callbacks, "on_step_end", model, step, metrics)
-            evaluate = step % config.eval_every == 0 or step == config.steps
+            keep = step in config.keep_states_at
+            evaluate = step % config.eval_every == 0 or step == config.steps or keep
             if evaluate:
                 metrics["val_loss"] = run.evaluate()
                 metrics["train_loss"] = float(np.mean(since_eval))  # mean since the last validation
@@ -359,7 +435,10 @@ def train(
             if evaluate or set(metrics) - {"step", "train_loss"}:  # validations and callback reports
                 _record(result, metrics, log, t0)
             if evaluate and config.checkpoint_path:
-                _save_atomic(run.state(step, result, time.perf_counter() - t0, callbacks), config.checkpoint_path)
+                state = run.state(step, result, time.perf_counter() - t0, callbacks)
+                _save_atomic(state, config.checkpoint_path)
+                if keep:
+                    _save_atomic(state, kept_state_path(config.checkpoint_path, step))
         result.seconds = time.perf_counter() - t0
         result.final_val_loss = next(h["val_loss"] for h in reversed(result.history) if "val_loss" in h)
         end_metrics: dict[str, Any] = {"step": config.steps}

@@ -107,6 +107,10 @@ def test_controls_and_bias_arms_and_resume(tmp_path, capsys):
         losses = [[h["val_loss"] for h in r["runs"][init][0]["history"]] for r in (resumed, full)]
         assert losses[0] == losses[1]
     assert "--inits must include random" in _cli_error(["compare", "--inits", "ppmi_svd", "-o", str(tmp_path)], capsys)
+    with pytest.raises(ValueError, match=r"cannot resume .*random_seed0.json.*\(lr=0.0003, now 0.01"):
+        run_compare(replace(config, train=replace(config.train, lr=0.01)), partial, resume=True)
+    with pytest.raises(ValueError, match=r"n_embd=16, now 32"):
+        run_compare(replace(config, model=replace(config.model, n_embd=32)), partial, resume=True)
 
 
 def _cli_error(argv, capsys):
@@ -136,8 +140,21 @@ def test_lightning_example_logs_the_monitor(run_example, tmp_path):
     assert "convergence/relative_change" in printed and "convergence/control_random_relative_change" in printed
 
 
-def test_hf_example_runs_in_process(run_example):
+def test_hf_example_keeps_the_trainers_loss_and_feeds_the_monitor(run_example, tmp_path):
+    """The monitors' interval coincides with logging_steps: TensorBoard still has the Trainer's loss at
+    every logging step, and the ConvergenceMonitor saw it (a finite loss_slope)."""
     pytest.importorskip("transformers")
     pytest.importorskip("accelerate")
-    printed = run_example("hf_trainer_callback.py", "--steps", "10")
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    printed = run_example("hf_trainer_callback.py", "--steps", "30", "--tensorboard", str(tmp_path))
     assert "own init" in printed and "'control_step_fraction': 1.0" in printed
+    scalars = {}
+    for path in tmp_path.rglob("events.out.tfevents.*"):
+        accumulator = EventAccumulator(str(path))
+        accumulator.Reload()
+        scalars |= {tag: [e.step for e in accumulator.Scalars(tag)] for tag in accumulator.Tags()["scalars"]}
+    assert scalars["train/loss"] == [10, 20, 30]
+    assert scalars["train/convergence/loss_slope"] == [30]  # finite once it has seen three logged losses
+    assert scalars["train/k0/k0_cos_eigh"] == [0, 10, 20, 30]

@@ -29,7 +29,7 @@ from ..significance import first_crossing, mean_sd, paired_difference, plateaued
 from ..stats import CorpusStats
 from ..training import TrainConfig, train
 from ..weights import apply_embeddings_, input_embedding_parameter, set_output_bias_
-from .data import ExperimentData, prepare_data
+from .data import ExperimentData, prepare_data, refuse_changed_settings, run_settings
 
 ARCHITECTURES = ("minigpt", "gpt2")
 
@@ -130,7 +130,7 @@ def initialise(model: torch.nn.Module, stats: CorpusStats, spec: InitSpec, seed:
         set_output_bias_(model, torch.from_numpy(unigram_log_probs(stats.vocab.counts)))
 
 
-def _load_or_prepare(config: CompareConfig, out: Path) -> ExperimentData:
+def load_or_prepare(config: CompareConfig, out: Path) -> ExperimentData:
     """The prepared data, reused from ``out/data`` when it was made with the same corpus settings."""
     key = json.dumps(
         {"corpus": config.corpus, "data": asdict(config.data), "val": config.val_fraction, "max_docs": config.max_docs},
@@ -160,7 +160,7 @@ def run_compare(config: CompareConfig, out_dir: str | Path, *, resume: bool = Fa
     out = Path(out_dir)
     for sub in ("logs", "runs", "checkpoints") + (("snapshots",) if config.snapshots else ()):
         (out / sub).mkdir(parents=True, exist_ok=True)
-    data = _load_or_prepare(config, out)
+    data = load_or_prepare(config, out)
     stats = data.stats
     model_config = replace(config.model, vocab_size=stats.vocab_size)
     monitor = K0CosineMonitor(stats, every=config.monitor_every, top_n=config.monitor_top_n)
@@ -175,15 +175,7 @@ def run_compare(config: CompareConfig, out_dir: str | Path, *, resume: bool = Fa
         for seed in range(config.seeds):
             name = f"{spec}_seed{seed}".replace(":", "-")
             result_file = out / "runs" / f"{name}.json"
-            if resume and result_file.is_file():
-                runs[str(spec)].append(json.loads(result_file.read_text()))
-                continue
             checkpoint = out / "checkpoints" / f"{name}.pt"
-            if not resume:
-                checkpoint.unlink(missing_ok=True)
-            model = build_model(config.architecture, model_config, seed)
-            initialise(model, stats, spec, seed)
-            snaps = EmbeddingSnapshots(snap_steps)
             train_config = replace(
                 config.train,
                 seed=seed,
@@ -193,11 +185,29 @@ def run_compare(config: CompareConfig, out_dir: str | Path, *, resume: bool = Fa
                 progress=config.progress,
                 desc=f"{spec} seed {seed}",
             )
+            settings = {**run_settings(config, model_config, str(spec), train_config),
+                        "monitor": [config.monitor_every, config.monitor_top_n], "snapshots": config.snapshots}
+            settings_file = out / "checkpoints" / f"{name}.settings.json"
+            if resume and result_file.is_file():
+                finished = json.loads(result_file.read_text())
+                refuse_changed_settings(result_file, finished.get("settings", {}), settings)
+                runs[str(spec)].append(finished)
+                continue
+            if resume and checkpoint.is_file():
+                saved = json.loads(settings_file.read_text()) if settings_file.is_file() else {}
+                refuse_changed_settings(checkpoint, saved, settings)
+            if not resume:
+                checkpoint.unlink(missing_ok=True)
+            settings_file.write_text(json.dumps(settings))
+            model = build_model(config.architecture, model_config, seed)
+            initialise(model, stats, spec, seed)
+            snaps = EmbeddingSnapshots(snap_steps)
             checks_before = monitor.seconds
             result = train(
                 model, data.train_ids, data.val_ids, train_config, callbacks=[monitor] + ([snaps] if snap_steps else [])
             )
             run = {
+                "settings": settings,
                 "seed": seed,
                 "history": [h for h in result.history if "val_loss" in h],
                 "monitor": list(monitor.history),
@@ -221,7 +231,10 @@ def run_compare(config: CompareConfig, out_dir: str | Path, *, resume: bool = Fa
         "warmup_steps": config.train.warmup,
         "monitor_setup_seconds": monitor.setup_seconds,
         "summary": summarize(runs, steps),
-        "runs": {init: [{k: v for k, v in r.items() if k != "train_losses"} for r in rs] for init, rs in runs.items()},
+        "runs": {
+            init: [{k: v for k, v in r.items() if k not in ("train_losses", "settings")} for r in rs]
+            for init, rs in runs.items()
+        },
     }
     (out / "results.json").write_text(json.dumps(results, indent=2))
     (out / "results.md").write_text(markdown_table(results))

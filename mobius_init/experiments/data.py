@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -11,6 +14,7 @@ from ..corpus import read_corpus
 from ..encoding import encode_corpus
 from ..settings import CorpusConfig
 from ..stats import CorpusStats
+from ..training import RUN_LOCAL_FIELDS, TrainConfig
 
 
 @dataclass
@@ -40,3 +44,43 @@ def prepare_data(
     val = list(encoded.encode(docs[-n_val:]))
     val_ids = np.concatenate(val) if val else np.zeros(0, np.int32)
     return ExperimentData(stats, encoded.ids().astype(np.int64), val_ids.astype(np.int64))
+
+
+def run_settings(config: Any, model: Any, init: str, train: TrainConfig) -> dict[str, Any]:
+    """Everything that decides what one run of an experiment computes (corpus, data, model, init and
+    training settings; not where it logs), as JSON values: saved with the run, compared on resume."""
+    return json.loads(
+        json.dumps(
+            {
+                "corpus": config.corpus,
+                "data": asdict(config.data),
+                "val_fraction": config.val_fraction,
+                "max_docs": config.max_docs,
+                "architecture": config.architecture,
+                "model": asdict(model),
+                "init": init,
+                "train": {k: v for k, v in asdict(train).items() if k not in RUN_LOCAL_FIELDS},
+            }
+        )
+    )
+
+
+def refuse_changed_settings(path: Path, saved: dict[str, Any], wanted: dict[str, Any]) -> None:
+    """One clear error naming the settings (``lr``, ``n_embd``: field names, which a command line shows
+    as its flags) that differ between what a saved run was made with and what is asked now."""
+
+    def flat(d: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            out.update(flat(v) if isinstance(v, dict) else {k: v})
+        return out
+
+    a, b = flat(saved), flat(wanted)
+    differ = sorted(k for k in set(a) | set(b) if a.get(k, "<absent>") != b.get(k, "<absent>"))
+    if differ:
+        shown = ", ".join(f"{k}={a.get(k, '<absent>')!r}, now {b.get(k, '<absent>')!r}" for k in differ[:6])
+        raise ValueError(
+            f"cannot resume from {path}: it was made with other settings ({shown}"
+            + (f", and {len(differ) - 6} more" if len(differ) > 6 else "")
+            + "); start afresh without --resume or use another output directory"
+        )

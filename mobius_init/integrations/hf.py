@@ -1,5 +1,5 @@
 """Hugging Face ``transformers``: a monitor as a ``TrainerCallback`` that logs through the Trainer, and a
-GPT-2 built locally with a MiniGPT's shape. ``transformers`` is imported only when these are used.
+GPT-2 built locally with a MiniGPT's shape. Importing this module imports ``transformers``.
 
     from mobius_init.integrations.hf import add_monitor
     trainer = Trainer(model=model, args=TrainingArguments(..., report_to=["tensorboard"]), ...)
@@ -8,56 +8,62 @@ GPT-2 built locally with a MiniGPT's shape. ``transformers`` is imported only wh
 
 Every report goes through ``Trainer.log``, so it reaches every reporter the Trainer is configured
 with (TensorBoard, W&B, the console) and ``trainer.state.log_history``; ``monitor.history`` keeps it too.
+A report due at a step the Trainer logs is written right after the Trainer's own log of that step, so
+the Trainer's logging flags and its loss are never disturbed.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+from transformers import TrainerCallback
 
-def _loggable(report: dict[str, Any], prefix: str) -> dict[str, float]:
-    """The report's finite numbers under ``prefix/`` (reporters take scalars only; the Trainer adds the step)."""
-    return {
-        f"{prefix}/{k}": float(v)
-        for k, v in report.items()
-        if k != "step" and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-    }
+from . import loggable
 
 
-def monitor_callback(monitor: Any, trainer: Any, prefix: str = "monitor") -> Any:
-    """A ``transformers.TrainerCallback`` that runs ``monitor`` every ``monitor.every`` steps (and at
-    the start and end) and logs each report through ``trainer.log``. A monitor that reads the training
-    loss (``monitor.observe_loss(step, loss)``) is given the Trainer's logged losses."""
-    from transformers import TrainerCallback
+class MonitorCallback(TrainerCallback):
+    """Runs ``monitor`` at the start, whenever ``monitor.due(step)`` and at the end, and logs each report
+    through ``trainer.log`` under ``prefix/``. A monitor that reads the training loss
+    (``monitor.observe_loss(step, loss)``) is given every loss the Trainer logs, before its report."""
 
-    class MonitorCallback(TrainerCallback):
-        def _report(self, model: Any, state: Any) -> None:
-            trainer.log(_loggable(monitor.check(model, state.global_step), prefix))
+    def __init__(self, monitor: Any, trainer: Any, prefix: str = "monitor") -> None:
+        self.monitor, self.trainer, self.prefix = monitor, trainer, prefix
+        self.pending = False  # a report due at a step the Trainer is about to log
 
-        def on_train_begin(self, args, state, control, model=None, **kwargs):
-            monitor.reset()
+    def _report(self, model: Any, state: Any) -> None:
+        self.trainer.log(loggable(self.monitor.check(model, state.global_step), self.prefix))
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        self.monitor.reset()
+        self._report(model, state)
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        if not self.monitor.due(state.global_step):
+            return
+        if control.should_log:  # logging now would clear the Trainer's flag: report from on_log instead
+            self.pending = True
+        else:
             self._report(model, state)
 
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            observe = getattr(monitor, "observe_loss", None)
-            if observe is not None and logs and "loss" in logs:
-                observe(state.global_step, logs["loss"])
+    def on_log(self, args, state, control, logs=None, model=None, **kwargs):
+        if not logs or "loss" not in logs:
+            return
+        observe = getattr(self.monitor, "observe_loss", None)
+        if observe is not None:
+            observe(state.global_step, logs["loss"])
+        if self.pending:
+            self.pending = False
+            self._report(model, state)
 
-        def on_step_end(self, args, state, control, model=None, **kwargs):
-            if state.global_step % monitor.every == 0:
-                self._report(model, state)
-
-        def on_train_end(self, args, state, control, model=None, **kwargs):
-            if not monitor.history or monitor.history[-1]["step"] != state.global_step:
-                self._report(model, state)
-
-    return MonitorCallback()
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        if self.monitor.due(state.global_step, final=True):
+            self.pending = False
+            self._report(model, state)
 
 
-def add_monitor(trainer: Any, monitor: Any, prefix: str = "monitor") -> Any:
-    """Attach ``monitor`` to a ``transformers.Trainer`` (see :func:`monitor_callback`); returns the callback."""
-    callback = monitor_callback(monitor, trainer, prefix)
+def add_monitor(trainer: Any, monitor: Any, prefix: str = "monitor") -> MonitorCallback:
+    """Attach ``monitor`` to a ``transformers.Trainer`` (see :class:`MonitorCallback`); returns the callback."""
+    callback = MonitorCallback(monitor, trainer, prefix)
     trainer.add_callback(callback)
     return callback
 

@@ -18,7 +18,7 @@ import torch
 from lightning.pytorch import Callback
 
 from ..weights import input_embedding_parameter
-from .hf import _loggable
+from . import loggable
 
 
 def _embedding(module: Any) -> torch.Tensor:
@@ -40,8 +40,19 @@ class MonitorCallback(Callback):
         self.monitor, self.prefix, self.embedding = monitor, prefix, embedding or _embedding
 
     def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+        if getattr(self, "_restored", False):  # resumed from a checkpoint: the monitor's state came with it
+            self._pending = None
+            return
         self.monitor.reset()
         self._pending = self.monitor.check(self.embedding(pl_module), trainer.global_step)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The monitor's state (controls, history, observed losses), saved in Lightning checkpoints."""
+        return self.monitor.state_dict()
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.monitor.load_state_dict(state_dict)
+        self._restored = True
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
         step = trainer.global_step
@@ -51,7 +62,7 @@ class MonitorCallback(Callback):
             observe(step, float(loss))
         reports = [self._pending] if getattr(self, "_pending", None) else []
         self._pending = None
-        if step % self.monitor.every == 0:
+        if self.monitor.due(step):
             reports.append(self.monitor.check(self.embedding(pl_module), step))
         for report in reports:
-            pl_module.log_dict(_loggable(report, self.prefix), on_step=True, on_epoch=False)
+            pl_module.log_dict(loggable(report, self.prefix), on_step=True, on_epoch=False)

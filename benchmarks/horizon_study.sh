@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The init-horizons study (issue 19), stage by stage, each resumable: rerun this script after an
+# interruption and finished trunks and branches are kept. Outputs in runs/ (not committed); the
+# small results are copied to docs/results/horizons/ by hand after each stage.
+#   bash benchmarks/horizon_study.sh [sweep|study|width|ablations|all]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CORPUS=${CORPUS:-../shared/data/corpus/enwiki-*.txt.xz}
+COMMON=(--corpus "$CORPUS" --tokenizer bpe --vocab-size 8192 --n-head 4 --block-size 128 --batch-size 16
+        --eval-blocks 128 --eval-every 200 --warmup-steps 40 --min-lr-ratio 0 --quiet --resume)
+SWEEP_HORIZON=${SWEEP_HORIZON:-400}
+HORIZONS=${HORIZONS:-100,200,400,800,1600}
+stage=${1:-all}
+
+SWEEP=(--n-embd 128 --inits random,ppmi_svd+unigram --lrs 1e-3,2e-3,4e-3 --horizons "$SWEEP_HORIZON" --seeds 1
+       -o runs/horizons-sweep)
+
+sweep() {  # the baseline's learning rate and embedding multiplier, and the analytic init's own best, at one horizon
+  # two processes of one thread each (one per multiplier), then one pass that reads both back into one report
+  mobius-init horizons "${COMMON[@]}" "${SWEEP[@]}" --embedding-lr-mults 1 &
+  sleep 120  # the first prepares the data; the second reuses it
+  mobius-init horizons "${COMMON[@]}" "${SWEEP[@]}" --embedding-lr-mults 10
+  wait
+  mobius-init horizons "${COMMON[@]}" "${SWEEP[@]}" --embedding-lr-mults 1,10
+}
+
+best() {  # the random arm with the lowest final loss in the sweep: "LR MULT"
+  python - <<'PY'
+import json
+s = json.load(open("runs/horizons-sweep/results.json"))["summary"]
+rows = [e for e in s.values() if e["init"] == "random"]
+b = min(rows, key=lambda e: next(iter(e["horizons"].values()))["final_val_loss"][0])
+print(b["lr"], b["embedding_lr_mult"])
+PY
+}
+
+shared_data() {  # every stage uses the sweep's prepared data (its key is checked on reuse)
+  mkdir -p "$1"; [ -e "$1/data" ] || cp -r runs/horizons-sweep/data "$1/data"
+}
+
+study() {
+  read -r LR MULT < <(best)
+  shared_data runs/horizons
+  STUDY=(--n-embd 128 --lr "$LR" --embedding-lr-mult "$MULT" --horizons "$HORIZONS" -o runs/horizons
+         --inits random,random+unigram,ppmi_svd+unigram,ppmi_svd:shuffled+unigram)
+  mobius-init horizons "${COMMON[@]}" "${STUDY[@]}" --seeds 1 --first-seed 0 &  # one process per seed
+  mobius-init horizons "${COMMON[@]}" "${STUDY[@]}" --seeds 1 --first-seed 1
+  wait
+  mobius-init horizons "${COMMON[@]}" "${STUDY[@]}" --seeds 2
+}
+
+width() {  # model size at the sweep's horizon: widths 64 and 256 (depth 4 at 256); 128 is the sweep itself
+  read -r LR MULT < <(best)
+  for shape in "64 2" "256 4"; do
+    read -r W L <<<"$shape"
+    shared_data "runs/horizons-width$W"
+    mobius-init horizons "${COMMON[@]}" --n-embd "$W" --n-layer "$L" --lr "$LR" --embedding-lr-mult "$MULT" \
+      --inits random,ppmi_svd+unigram --horizons "$SWEEP_HORIZON" --seeds 1 -o "runs/horizons-width$W"
+  done
+}
+
+case $stage in
+  sweep) sweep ;;
+  study) study ;;
+  width) width ;;
+  all) sweep; study; width ;;
+  *) echo "usage: $0 [sweep|study|width|all]" >&2; exit 2 ;;
+esac

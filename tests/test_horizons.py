@@ -1,0 +1,195 @@
+"""The wsd schedule, the embedding learning-rate multiplier, trunk/branch equivalence and the
+steps-saved arithmetic of the horizon study."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from mobius_init import CorpusStats, MiniGPT, MiniGPTConfig, TrainConfig, train
+from mobius_init.cli import main
+from mobius_init.experiments.horizons import HorizonsConfig, run_horizons
+from mobius_init.settings import InvalidSetting
+from mobius_init.significance import fit_saving, steps_to_reach
+from mobius_init.training import kept_state_path, lr_multiplier, parameter_groups
+
+
+@pytest.fixture(scope="module")
+def data(lee_docs):
+    stats = CorpusStats.from_corpus(lee_docs[:270], vocab_size=300)
+    train_ids = np.concatenate(list(stats.encode(lee_docs[:270])))
+    val_ids = np.concatenate(list(stats.encode(lee_docs[270:])))
+    return stats, train_ids, val_ids
+
+
+def tiny_model(V, seed=0):
+    torch.manual_seed(seed)
+    return MiniGPT(MiniGPTConfig(vocab_size=V, n_layer=1, n_head=2, n_embd=16, block_size=16))
+
+
+@pytest.mark.parametrize("shape", ["linear", "sqrt"])
+def test_wsd_warmup_plateau_and_decay(shape):
+    config = TrainConfig(steps=100, schedule="wsd", warmup_steps=10, decay_fraction=0.2, decay_shape=shape,
+                         min_lr_ratio=0.0, device="cpu")
+    lrs = [lr_multiplier(config, i) for i in range(100)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0)  # linear warmup over 10 updates
+    assert set(lrs[10:80]) == {1.0}  # the plateau ends where the last 20 % begin
+    assert lrs[99] == pytest.approx(0.0)  # the decay reaches min_lr_ratio at the last update
+    progress = 10 / 20  # update 90 (index 89) is the 10th of the 20 decay updates
+    expected = 1 - progress if shape == "linear" else 1 - np.sqrt(progress)
+    assert lrs[89] == pytest.approx(expected)
+    assert all(a >= b for a, b in zip(lrs[80:], lrs[81:], strict=False))
+    floor = TrainConfig(steps=100, schedule="wsd", warmup_steps=0, min_lr_ratio=0.1, device="cpu")
+    assert lr_multiplier(floor, 99) == pytest.approx(0.1)
+    assert TrainConfig(steps=1000, schedule="wsd", device="cpu").warmup == 20
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"schedule": "wsd", "steps": 20, "warmup_steps": 18}, "shorter than warmup .* \\+ decay"),
+        ({"schedule": "wsd", "decay_fraction": 1.0}, "decay_fraction must lie in \\(0, 1\\)"),
+        ({"schedule": "wsd", "decay_fraction": 0.0}, "decay_fraction must lie in \\(0, 1\\)"),
+        ({"decay_shape": "cosine"}, "decay_shape must be one of linear, sqrt"),
+        ({"embedding_lr_mult": -1.0}, "embedding_lr_mult must be a number >= 0"),
+    ],
+)
+def test_bad_schedule_settings(kwargs, match):
+    with pytest.raises(InvalidSetting, match=match):
+        TrainConfig(device="cpu", **kwargs)
+
+
+def test_embedding_learning_rate_multiplier_groups(data):
+    stats, train_ids, val_ids = data
+    model = tiny_model(stats.vocab_size)
+    config = TrainConfig(lr=1e-3, embedding_lr_mult=10.0, device="cpu")
+    groups = {g["name"]: g for g in parameter_groups(model, config)}
+    assert groups["embedding"]["params"] == [model.tok_emb.weight] and groups["embedding"]["lr"] == pytest.approx(1e-2)
+    others = [p for g in ("matrices", "vectors") for p in groups[g]["params"]]
+    assert all(p is not model.tok_emb.weight for p in others)
+    assert len(others) + 1 == len(list(model.parameters()))  # every parameter once (the head is tied)
+    result = train(model, train_ids, val_ids, TrainConfig(steps=6, eval_every=3, warmup_steps=2, lr=1e-3,
+                                                          embedding_lr_mult=10.0, progress=False, device="cpu"))
+    assert result.history[-1]["lr"] == pytest.approx(1e-3)  # the first group reported is the embedding's...
+    # ...at its multiple during the run: the update of the embedding is larger than at x1
+    moved = {}
+    for mult in (1.0, 10.0):
+        m = tiny_model(stats.vocab_size)
+        before = m.tok_emb.weight.detach().clone()
+        train(m, train_ids, val_ids, TrainConfig(steps=3, eval_every=3, schedule="constant", lr=1e-3,
+                                                 embedding_lr_mult=mult, progress=False, device="cpu"))
+        moved[mult] = float((m.tok_emb.weight.detach() - before).norm())
+    assert moved[10.0] > 5 * moved[1.0]
+
+
+def _wsd(steps, **kw):
+    return TrainConfig(steps=steps, schedule="wsd", warmup_steps=4, min_lr_ratio=0.0, eval_every=5, seed=2,
+                       lr=3e-3, progress=False, device="cpu", **kw)
+
+
+def test_branch_off_a_constant_trunk_equals_the_straight_run(data, tmp_path):
+    """A constant-rate trunk's state at 0.8 T, continued with the decay, ends bit-identically where the
+    wsd run of T steps trained straight ends; and a branch interrupted mid-decay and resumed, too."""
+    stats, train_ids, val_ids = data
+    straight = train(tiny_model(stats.vocab_size), train_ids, val_ids, _wsd(30))
+    trunk = TrainConfig(steps=24, schedule="constant", warmup_steps=4, eval_every=5, seed=2, lr=3e-3,
+                        progress=False, device="cpu", checkpoint_path=str(tmp_path / "trunk.pt"), keep_states_at=(24,))
+    train(tiny_model(stats.vocab_size), train_ids, val_ids, trunk)
+    state = torch.load(kept_state_path(trunk.checkpoint_path, 24), weights_only=False)
+    branch = _wsd(30, checkpoint_path=str(tmp_path / "branch.pt"), resume=True)
+    from dataclasses import asdict
+
+    state["train_config"] = asdict(branch)
+    torch.save(state, branch.checkpoint_path)
+    branched = train(tiny_model(stats.vocab_size, seed=99), train_ids, val_ids, branch)
+    assert branched.final_val_loss == straight.final_val_loss
+    assert branched.train_losses == straight.train_losses
+
+    class Crash:
+        def __init__(self, at=None):
+            self.at = at
+
+        def on_step_end(self, model, step, metrics):
+            if step == self.at:
+                raise KeyboardInterrupt
+
+    interrupted = _wsd(30, checkpoint_path=str(tmp_path / "mid.pt"))
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_model(stats.vocab_size), train_ids, val_ids, interrupted, callbacks=[Crash(27)])
+    resumed = train(tiny_model(stats.vocab_size), train_ids, val_ids, _wsd(30, checkpoint_path=str(tmp_path / "mid.pt"),
+                                                                        resume=True), callbacks=[Crash()])
+    assert resumed.final_val_loss == straight.final_val_loss and resumed.train_losses == straight.train_losses
+
+
+def test_resume_refuses_changed_training_settings(data, tmp_path):
+    stats, train_ids, val_ids = data
+    path = str(tmp_path / "run.pt")
+    train(tiny_model(stats.vocab_size), train_ids, val_ids, _wsd(10, checkpoint_path=path))
+    with pytest.raises(ValueError, match="cannot resume .*lr=0.003, now 0.01"):
+        train(tiny_model(stats.vocab_size), train_ids, val_ids,
+              TrainConfig(**{**asdict_(_wsd(10)), "lr": 1e-2, "checkpoint_path": path, "resume": True}))
+
+
+def asdict_(config):
+    from dataclasses import asdict
+
+    return asdict(config)
+
+
+def test_steps_to_reach_and_saving_fit_on_known_curves():
+    horizons = [100, 200, 400, 800]
+    losses = [5.0, 4.6, 4.2, 3.8]  # linear in log2 T: 0.4 nats per doubling
+    assert steps_to_reach(horizons, losses, 4.4) == (pytest.approx(np.sqrt(200 * 400)), "exact")
+    assert steps_to_reach(horizons, losses, 4.2) == (pytest.approx(400), "exact")
+    assert steps_to_reach(horizons, losses, 3.0) == (800.0, "above")  # never reached: a lower bound
+    assert steps_to_reach(horizons, losses, 5.5) == (100.0, "below")
+    T = np.array([100, 200, 400, 800, 1600.0])
+    linear = fit_saving(T, 50 + 0.25 * T)
+    assert linear["linear"]["a"] == pytest.approx(50) and linear["linear"]["b"] == pytest.approx(0.25)
+    assert linear["better"] == "linear"
+    power = fit_saving(T, 3 * T**0.5)
+    assert power["power"]["a"] == pytest.approx(3) and power["power"]["c"] == pytest.approx(0.5)
+    assert power["better"] == "power"
+
+
+def test_horizon_study_runs_resumes_and_refuses_changes(tmp_path, capsys):
+    args = ["horizons", "--quiet", "--max-docs", "120", "--vocab-size", "200", "--n-embd", "16", "--block-size", "16",
+            "--horizons", "20,40", "--warmup-steps", "4", "--eval-every", "20", "--seeds", "2", "--device", "cpu",
+            "--inits", "random,random+unigram", "-o", str(tmp_path)]
+    assert main(args) == 0
+    report = json.loads((tmp_path / "results.json").read_text())
+    row = report["summary"]["random+unigram|0.0003|1"]["horizons"]["40"]
+    assert set(row) >= {"delta_vs_random", "steps_saved", "saved_fraction", "censored"}
+    assert (tmp_path / "horizons.png").is_file() and (tmp_path / "results.md").is_file()
+    stamp = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "runs").iterdir()}
+    assert main(args + ["--resume"]) == 0  # everything finished is kept, nothing retrained
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "runs").iterdir()} == stamp
+    assert json.loads((tmp_path / "results.json").read_text())["summary"] == report["summary"]
+    capsys.readouterr()
+    assert main(args + ["--resume", "--weight-decay", "0.1"]) == 2  # same arm names, other training
+    assert "--weight-decay=0.01, now 0.1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["--horizons", "100,50"], "--horizons must be strictly increasing"),
+        (["--horizons", "10,100", "--warmup-steps", "9"], "--horizons has 10: .*shorter than warmup"),
+        (["--decay-fraction", "1.5"], "--decay-fraction must lie in"),
+    ],
+)
+def test_horizon_study_bad_input_fails_before_training(tmp_path, capsys, argv, match):
+    assert main(["horizons", "-o", str(tmp_path / "out")] + argv) == 2
+    err = capsys.readouterr().err
+    import re
+
+    assert re.search(match, err), err
+    assert not (tmp_path / "out").exists()
+
+
+def test_horizons_config_grid():
+    config = HorizonsConfig(inits=("random", "ppmi_svd+unigram"), lrs=(1e-3, 2e-3), embedding_lr_mults=(1.0, 10.0))
+    assert len(config.grid()) == 8
+    assert config.branch_point(1000) == 800 and config.warmup == 80
+    assert run_horizons  # the runner is importable from the experiment module

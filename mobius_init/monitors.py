@@ -190,13 +190,6 @@ class ConvergenceMonitor(Monitor):
         self.loss_steps: list[int] = []
         self.losses: list[float] = []
 
-    def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "loss_steps": self.loss_steps, "losses": self.losses}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        super().load_state_dict(state)
-        self.loss_steps, self.losses = list(state.get("loss_steps", [])), list(state.get("losses", []))
-
     def observe_loss(self, step: int, loss: float) -> None:
         """Record a training loss (every step, or the mean over a logging interval)."""
         self.loss_steps.append(int(step))

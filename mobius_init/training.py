@@ -337,8 +337,12 @@ def parameter_groups(model: torch.nn.Module, config: TrainConfig) -> list[dict[s
     embedding = embedding().weight if embedding is not None else None
     params = [p for p in model.parameters() if p is not embedding]
     groups = [
-        {"name": "embedding", "params": [embedding] if embedding is not None else [], "weight_decay": config.weight_decay,
-         "lr": config.lr * config.embedding_lr_mult},
+        {
+            "name": "embedding",
+            "params": [embedding] if embedding is not None else [],
+            "weight_decay": config.weight_decay,
+            "lr": config.lr * config.embedding_lr_mult,
+        },
         {"name": "matrices", "params": [p for p in params if p.dim() >= 2], "weight_decay": config.weight_decay},
         {"name": "vectors", "params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
     ]

@@ -30,8 +30,15 @@ def tiny_model(V, seed=0):
 
 @pytest.mark.parametrize("shape", ["linear", "sqrt"])
 def test_wsd_warmup_plateau_and_decay(shape):
-    config = TrainConfig(steps=100, schedule="wsd", warmup_steps=10, decay_fraction=0.2, decay_shape=shape,
-                         min_lr_ratio=0.0, device="cpu")
+    config = TrainConfig(
+        steps=100,
+        schedule="wsd",
+        warmup_steps=10,
+        decay_fraction=0.2,
+        decay_shape=shape,
+        min_lr_ratio=0.0,
+        device="cpu",
+    )
     lrs = [lr_multiplier(config, i) for i in range(100)]
     assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0)  # linear warmup over 10 updates
     assert set(lrs[10:80]) == {1.0}  # the plateau ends where the last 20 % begin
@@ -69,23 +76,51 @@ def test_embedding_learning_rate_multiplier_groups(data):
     others = [p for g in ("matrices", "vectors") for p in groups[g]["params"]]
     assert all(p is not model.tok_emb.weight for p in others)
     assert len(others) + 1 == len(list(model.parameters()))  # every parameter once (the head is tied)
-    result = train(model, train_ids, val_ids, TrainConfig(steps=6, eval_every=3, warmup_steps=2, lr=1e-3,
-                                                          embedding_lr_mult=10.0, progress=False, device="cpu"))
+    result = train(
+        model,
+        train_ids,
+        val_ids,
+        TrainConfig(
+            steps=6, eval_every=3, warmup_steps=2, lr=1e-3, embedding_lr_mult=10.0, progress=False, device="cpu"
+        ),
+    )
     assert result.history[-1]["lr"] == pytest.approx(1e-3)  # the first group reported is the embedding's...
     # ...at its multiple during the run: the update of the embedding is larger than at x1
     moved = {}
     for mult in (1.0, 10.0):
         m = tiny_model(stats.vocab_size)
         before = m.tok_emb.weight.detach().clone()
-        train(m, train_ids, val_ids, TrainConfig(steps=3, eval_every=3, schedule="constant", lr=1e-3,
-                                                 embedding_lr_mult=mult, progress=False, device="cpu"))
+        train(
+            m,
+            train_ids,
+            val_ids,
+            TrainConfig(
+                steps=3,
+                eval_every=3,
+                schedule="constant",
+                lr=1e-3,
+                embedding_lr_mult=mult,
+                progress=False,
+                device="cpu",
+            ),
+        )
         moved[mult] = float((m.tok_emb.weight.detach() - before).norm())
     assert moved[10.0] > 5 * moved[1.0]
 
 
 def _wsd(steps, **kw):
-    return TrainConfig(steps=steps, schedule="wsd", warmup_steps=4, min_lr_ratio=0.0, eval_every=5, seed=2,
-                       lr=3e-3, progress=False, device="cpu", **kw)
+    return TrainConfig(
+        steps=steps,
+        schedule="wsd",
+        warmup_steps=4,
+        min_lr_ratio=0.0,
+        eval_every=5,
+        seed=2,
+        lr=3e-3,
+        progress=False,
+        device="cpu",
+        **kw,
+    )
 
 
 def test_branch_off_a_constant_trunk_equals_the_straight_run(data, tmp_path):
@@ -93,8 +128,18 @@ def test_branch_off_a_constant_trunk_equals_the_straight_run(data, tmp_path):
     wsd run of T steps trained straight ends; and a branch interrupted mid-decay and resumed, too."""
     stats, train_ids, val_ids = data
     straight = train(tiny_model(stats.vocab_size), train_ids, val_ids, _wsd(30))
-    trunk = TrainConfig(steps=24, schedule="constant", warmup_steps=4, eval_every=5, seed=2, lr=3e-3,
-                        progress=False, device="cpu", checkpoint_path=str(tmp_path / "trunk.pt"), keep_states_at=(24,))
+    trunk = TrainConfig(
+        steps=24,
+        schedule="constant",
+        warmup_steps=4,
+        eval_every=5,
+        seed=2,
+        lr=3e-3,
+        progress=False,
+        device="cpu",
+        checkpoint_path=str(tmp_path / "trunk.pt"),
+        keep_states_at=(24,),
+    )
     train(tiny_model(stats.vocab_size), train_ids, val_ids, trunk)
     state = torch.load(kept_state_path(trunk.checkpoint_path, 24), weights_only=False)
     branch = _wsd(30, checkpoint_path=str(tmp_path / "branch.pt"), resume=True)
@@ -117,8 +162,13 @@ def test_branch_off_a_constant_trunk_equals_the_straight_run(data, tmp_path):
     interrupted = _wsd(30, checkpoint_path=str(tmp_path / "mid.pt"))
     with pytest.raises(KeyboardInterrupt):
         train(tiny_model(stats.vocab_size), train_ids, val_ids, interrupted, callbacks=[Crash(27)])
-    resumed = train(tiny_model(stats.vocab_size), train_ids, val_ids, _wsd(30, checkpoint_path=str(tmp_path / "mid.pt"),
-                                                                        resume=True), callbacks=[Crash()])
+    resumed = train(
+        tiny_model(stats.vocab_size),
+        train_ids,
+        val_ids,
+        _wsd(30, checkpoint_path=str(tmp_path / "mid.pt"), resume=True),
+        callbacks=[Crash()],
+    )
     assert resumed.final_val_loss == straight.final_val_loss and resumed.train_losses == straight.train_losses
 
 
@@ -127,8 +177,12 @@ def test_resume_refuses_changed_training_settings(data, tmp_path):
     path = str(tmp_path / "run.pt")
     train(tiny_model(stats.vocab_size), train_ids, val_ids, _wsd(10, checkpoint_path=path))
     with pytest.raises(ValueError, match="cannot resume .*lr=0.003, now 0.01"):
-        train(tiny_model(stats.vocab_size), train_ids, val_ids,
-              TrainConfig(**{**asdict_(_wsd(10)), "lr": 1e-2, "checkpoint_path": path, "resume": True}))
+        train(
+            tiny_model(stats.vocab_size),
+            train_ids,
+            val_ids,
+            TrainConfig(**{**asdict_(_wsd(10)), "lr": 1e-2, "checkpoint_path": path, "resume": True}),
+        )
 
 
 def asdict_(config):
@@ -154,9 +208,32 @@ def test_steps_to_reach_and_saving_fit_on_known_curves():
 
 
 def test_horizon_study_runs_resumes_and_refuses_changes(tmp_path, capsys):
-    args = ["horizons", "--quiet", "--max-docs", "120", "--vocab-size", "200", "--n-embd", "16", "--block-size", "16",
-            "--horizons", "20,40", "--warmup-steps", "4", "--eval-every", "20", "--seeds", "2", "--device", "cpu",
-            "--inits", "random,random+unigram", "-o", str(tmp_path)]
+    args = [
+        "horizons",
+        "--quiet",
+        "--max-docs",
+        "120",
+        "--vocab-size",
+        "200",
+        "--n-embd",
+        "16",
+        "--block-size",
+        "16",
+        "--horizons",
+        "20,40",
+        "--warmup-steps",
+        "4",
+        "--eval-every",
+        "20",
+        "--seeds",
+        "2",
+        "--device",
+        "cpu",
+        "--inits",
+        "random,random+unigram",
+        "-o",
+        str(tmp_path),
+    ]
     assert main(args) == 0
     report = json.loads((tmp_path / "results.json").read_text())
     row = report["summary"]["random+unigram|0.0003|1"]["horizons"]["40"]

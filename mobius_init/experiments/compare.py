@@ -185,8 +185,11 @@ def run_compare(config: CompareConfig, out_dir: str | Path, *, resume: bool = Fa
                 progress=config.progress,
                 desc=f"{spec} seed {seed}",
             )
-            settings = {**run_settings(config, model_config, str(spec), train_config),
-                        "monitor": [config.monitor_every, config.monitor_top_n], "snapshots": config.snapshots}
+            settings = {
+                **run_settings(config, model_config, str(spec), train_config),
+                "monitor": [config.monitor_every, config.monitor_top_n],
+                "snapshots": config.snapshots,
+            }
             settings_file = out / "checkpoints" / f"{name}.settings.json"
             if resume and result_file.is_file():
                 finished = json.loads(result_file.read_text())

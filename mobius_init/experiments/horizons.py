@@ -85,7 +85,9 @@ class HorizonsConfig:
         if InitSpec("random") not in specs:
             raise InvalidSetting("inits", "must include random, the reference every init is compared with")
         for name, values in (("lrs", self.lrs), ("embedding_lr_mults", self.embedding_lr_mults)):
-            if values is not None and (not values or any(not v >= 0 for v in values) or (name == "lrs" and 0 in values)):
+            if values is not None and (
+                not values or any(not v >= 0 for v in values) or (name == "lrs" and 0 in values)
+            ):
                 raise InvalidSetting(name, f"must be numbers > 0 (multipliers >= 0), got {values}")
         if not 0 < self.val_fraction < 1:
             raise InvalidSetting("val_fraction", f"must lie in (0, 1), got {self.val_fraction}")
@@ -163,10 +165,16 @@ def run_horizons(config: HorizonsConfig, out_dir: str | Path, *, resume: bool = 
                     _branch(config, data, model_config, spec, init, trunk, name, seed, horizon, out, resume)
                 )
     summary = summarize(results, config.horizons)
-    report = {"config": asdict(config), "warmup_steps": config.warmup, "vocab_size": data.stats.vocab_size,
-              "train_tokens": int(len(data.train_ids)), "val_tokens": int(len(data.val_ids)),
-              "parameters": _parameter_counts(config.architecture, model_config),
-              "summary": summary, "runs": {arm: {str(h): rs for h, rs in by.items()} for arm, by in results.items()}}
+    report = {
+        "config": asdict(config),
+        "warmup_steps": config.warmup,
+        "vocab_size": data.stats.vocab_size,
+        "train_tokens": int(len(data.train_ids)),
+        "val_tokens": int(len(data.val_ids)),
+        "parameters": _parameter_counts(config.architecture, model_config),
+        "summary": summary,
+        "runs": {arm: {str(h): rs for h, rs in by.items()} for arm, by in results.items()},
+    }
     (out / "results.json").write_text(json.dumps(report, indent=2))
     (out / "results.md").write_text(markdown_table(report))
     if len(config.horizons) > 1:
@@ -212,8 +220,12 @@ def _branch(
     model = build_model(config.architecture, model_config, seed)
     initialise(model, data.stats, spec, seed)  # the same modules as the trunk's (a unigram bias adds one)
     result = train(model, data.train_ids, data.val_ids, branch)
-    entry = {"seed": seed, "final_val_loss": result.final_val_loss, "seconds": result.seconds,
-             "history": [h for h in result.history if "val_loss" in h]}
+    entry = {
+        "seed": seed,
+        "final_val_loss": result.final_val_loss,
+        "seconds": result.seconds,
+        "history": [h for h in result.history if "val_loss" in h],
+    }
     done.write_text(json.dumps({"settings": settings, "result": entry}))
     return entry
 
@@ -248,7 +260,9 @@ def summarize(results: dict[str, dict[int, list[dict[str, Any]]]], horizons: tup
             rows[str(horizon)] = row
         entry: dict[str, Any] = {"init": init, "lr": float(lr), "embedding_lr_mult": float(mult), "horizons": rows}
         if reference is not None and len(horizons) > 1 and init != "random":
-            exact = [(h, rows[str(h)]["steps_saved"][0]) for h in horizons if set(rows[str(h)]["censored"]) == {"exact"}]
+            exact = [
+                (h, rows[str(h)]["steps_saved"][0]) for h in horizons if set(rows[str(h)]["censored"]) == {"exact"}
+            ]
             entry["fit"] = fit_saving([h for h, _ in exact], [s for _, s in exact]) if len(exact) >= 3 else None
         summary[arm] = entry
     return summary
@@ -295,7 +309,10 @@ def markdown_table(report: dict[str, Any]) -> str:
     fits = [(e["init"], e["fit"]) for e in s.values() if e.get("fit")]
     if fits:
         lines += ["", "Steps saved vs horizon T, least squares on the seed means at the uncensored horizons:", ""]
-        lines += ["| init | a + b·T | rmse (steps) | a·T^c | rmse (steps) | better fit |", "|---|---|---:|---|---:|---|"]
+        lines += [
+            "| init | a + b·T | rmse (steps) | a·T^c | rmse (steps) | better fit |",
+            "|---|---|---:|---|---:|---|",
+        ]
         for init, f in fits:
             lin, pw = f["linear"], f["power"]
             power = "—" if pw is None else f"{pw['a']:.3g}·T^{pw['c']:.3f}"
@@ -327,8 +344,12 @@ def plot(report: dict[str, Any], path: Path) -> None:
         left.plot(horizons, per_seed.mean(1), marker="o", color=line.get_color(), label=label)
         left.fill_between(horizons, per_seed.min(1), per_seed.max(1), color=line.get_color(), alpha=0.2)
     left.axhline(0, color="black", lw=0.8)
-    left.set(xscale="log", xlabel="horizon T (steps)", ylabel="steps saved vs random",
-             title="Steps saved (band: min–max over seeds; censored points are bounds)")
+    left.set(
+        xscale="log",
+        xlabel="horizon T (steps)",
+        ylabel="steps saved vs random",
+        title="Steps saved (band: min–max over seeds; censored points are bounds)",
+    )
     right.set(xscale="log", xlabel="horizon T (steps)", ylabel="final validation loss", title="Final loss per horizon")
     for ax in (left, right):
         ax.legend(fontsize=7)

@@ -2,7 +2,7 @@
 # The init-horizons study (issue 19), stage by stage, each resumable: rerun this script after an
 # interruption and finished trunks and branches are kept. Outputs in runs/ (not committed); the
 # small results are copied to docs/results/horizons/ by hand after each stage.
-#   bash benchmarks/horizon_study.sh [sweep|study|width|ablations|all]
+#   bash benchmarks/horizon_study.sh [sweep|study|width|ablations|all]   (OMP_NUM_THREADS=1: one core per process)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CORPUS=${CORPUS:-../shared/data/corpus/enwiki-*.txt.xz}
@@ -59,10 +59,25 @@ width() {  # model size at the sweep's horizon: widths 64 and 256 (depth 4 at 25
   done
 }
 
+ablations() {  # at the sweep's horizon and best setting: the embedding frozen; untied; the prior that survives saves
+  read -r LR MULT < <(best)
+  local one=(--n-embd 128 --lr "$LR" --horizons "$SWEEP_HORIZON" --seeds 1)
+  shared_data runs/horizons-frozen
+  mobius-init horizons "${COMMON[@]}" "${one[@]}" --embedding-lr-mult 0 --inits random,ppmi_svd+unigram \
+    -o runs/horizons-frozen
+  shared_data runs/horizons-untied
+  mobius-init horizons "${COMMON[@]}" "${one[@]}" --embedding-lr-mult "$MULT" --no-tie-embeddings \
+    --inits random,random+unigram,ppmi_svd+unigram -o runs/horizons-untied
+  shared_data runs/horizons-prior
+  mobius-init horizons "${COMMON[@]}" "${one[@]}" --embedding-lr-mult "$MULT" --inits random,ppmi_svd+prior \
+    -o runs/horizons-prior
+}
+
 case $stage in
   sweep) sweep ;;
   study) study ;;
   width) width ;;
-  all) sweep; study; width ;;
-  *) echo "usage: $0 [sweep|study|width|all]" >&2; exit 2 ;;
+  ablations) ablations ;;
+  all) sweep; study; width & ablations; wait ;;
+  *) echo "usage: $0 [sweep|study|width|ablations|all]" >&2; exit 2 ;;
 esac

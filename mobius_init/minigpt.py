@@ -1,7 +1,8 @@
 """MiniGPT: a small weight-tied decoder-only transformer, readable top to bottom.
 
 Pre-LayerNorm blocks, rotary position embeddings (no learned position table), causal
-``scaled_dot_product_attention``, dropout, and ``lm_head.weight is tok_emb.weight``.
+``scaled_dot_product_attention``, dropout, and ``lm_head.weight is tok_emb.weight`` (unless
+``tie_embeddings=False``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class MiniGPTConfig:
     n_embd: int = setting(64, "model width = embedding dimension")
     block_size: int = setting(64, "context length in tokens")
     dropout: float = setting(0.1, "dropout probability")
+    tie_embeddings: bool = setting(True, "one matrix for the token embedding and the output head (GPT-2's tying)")
     rope_base: float = setting(10_000.0, "rotary embedding base", cli=False)
 
     def __post_init__(self) -> None:
@@ -105,7 +107,8 @@ class MiniGPT(nn.Module):
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
         self.ln_f = nn.LayerNorm(config.n_embd)
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
-        self.lm_head.weight = self.tok_emb.weight  # weight tying: one Parameter
+        if config.tie_embeddings:
+            self.lm_head.weight = self.tok_emb.weight  # weight tying: one Parameter
         cos, sin = rope_tables(config.n_embd // config.n_head, config.block_size, config.rope_base)
         self.register_buffer("rope_cos", cos, persistent=False)
         self.register_buffer("rope_sin", sin, persistent=False)
@@ -129,6 +132,14 @@ class MiniGPT(nn.Module):
 
     def set_output_embeddings(self, head: nn.Linear) -> None:
         self.lm_head = head
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):  # type: ignore[override]
+        """``nn.Module.load_state_dict``; a checkpoint with an output bias (``set_output_bias_``) gives the
+        head one, so a saved init round-trips into ``MiniGPT(config)``."""
+        if "lm_head.bias" in state_dict and self.lm_head.bias is None:
+            weight = self.lm_head.weight
+            self.lm_head.bias = nn.Parameter(torch.zeros(weight.shape[0], device=weight.device, dtype=weight.dtype))
+        return super().load_state_dict(state_dict, strict, assign)
 
     def forward(
         self, idx: torch.Tensor, targets: torch.Tensor | None = None

@@ -23,11 +23,12 @@ def apply_embeddings_(
     """Copy ``E`` (V x d) into the input embedding of ``target``, in place; returns that parameter.
 
     The output head (``get_output_embeddings()``) must be tied to it, i.e. be the same Parameter;
-    with ``untied="copy"`` an untied head gets a copy of E too. Shape mismatches are errors that
+    with ``untied="copy"`` an untied head gets a copy of E too, with ``untied="input"`` it keeps its own
+    init. Shape mismatches are errors that
     name the vocabulary or the dimension.
     """
-    if untied not in ("error", "copy"):
-        raise ValueError(f"untied must be 'error' or 'copy', got {untied!r}")
+    if untied not in ("error", "copy", "input"):
+        raise ValueError(f"untied must be 'error', 'copy' or 'input', got {untied!r}")
     weight = input_embedding_parameter(target)
     E = torch.as_tensor(E)
     if E.ndim != 2:
@@ -48,11 +49,12 @@ def apply_embeddings_(
         if untied == "error":
             raise ValueError(
                 "the output head is not tied to the input embedding (not the same Parameter); "
-                "tie them, or pass untied='copy' to write E into both"
+                "tie them, or pass untied='copy' to write E into both (untied='input': the input alone)"
             )
-        if head.weight.shape != weight.shape:
-            raise ValueError(f"the output head has shape {tuple(head.weight.shape)}, E has {tuple(E.shape)}")
-        heads.append(head.weight)
+        if untied == "copy":
+            if head.weight.shape != weight.shape:
+                raise ValueError(f"the output head has shape {tuple(head.weight.shape)}, E has {tuple(E.shape)}")
+            heads.append(head.weight)
     with torch.no_grad():
         for param in (weight, *heads):
             param.copy_(E.to(dtype=param.dtype, device=param.device))
@@ -64,7 +66,9 @@ def set_output_bias_(model: torch.nn.Module, bias: torch.Tensor) -> torch.nn.Par
 
     A head without one (MiniGPT, GPT-2) is replaced by a ``Linear`` with a bias whose weight is the
     same Parameter, so a tied head stays tied (``set_output_embeddings``). The bias is 1-D, so
-    :func:`mobius_init.train` does not decay it."""
+    :func:`mobius_init.train` does not decay it. MiniGPT checkpoints keep it (``MiniGPT.load_state_dict``
+    recreates it); a Hugging Face head whose config has no bias (GPT-2) loses it in ``save_pretrained``
+    -> ``from_pretrained``: use :func:`set_output_prior_` there."""
     head = model.get_output_embeddings()
     bias = torch.as_tensor(bias)
     if bias.shape != (head.weight.shape[0],):
@@ -79,3 +83,40 @@ def set_output_bias_(model: torch.nn.Module, bias: torch.Tensor) -> torch.nn.Par
     with torch.no_grad():
         head.bias.copy_(bias.to(head.bias))
     return head.bias
+
+
+def final_layer_norm(model: torch.nn.Module) -> torch.nn.LayerNorm:
+    """The LayerNorm just before the output head: the last ``nn.LayerNorm`` of the model (MiniGPT's
+    ``ln_f``, GPT-2's ``transformer.ln_f``)."""
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.LayerNorm)]
+    if not norms or norms[-1].bias is None or norms[-1].weight is None:
+        raise TypeError(f"{type(model).__name__} has no final LayerNorm with a weight and a bias")
+    return norms[-1]
+
+
+def set_output_prior_(model: torch.nn.Module, log_probs: torch.Tensor, *, column: int = -1) -> dict[str, float]:
+    """Make the logits start with ``log_probs`` (length V) added, through parameters every tied model
+    already has, so the init survives any save format: the final LayerNorm's gain on one reserved
+    direction ``column`` is set to 0 and its bias to β, and that column of the tied embedding to
+    ``(log_probs - mean) / β``, so the head adds ``β · E[y, column] = log p(y) - mean`` to logit y
+    (softmax ignores the mean). β makes the column's RMS that of the others, so the input side sees a
+    feature of ordinary size. The column's previous values are lost. Returns ``{"column", "beta"}``."""
+    weight = input_embedding_parameter(model)
+    head = model.get_output_embeddings()
+    if head is None or head.weight is not weight:
+        raise ValueError("the output head is not tied to the input embedding: use set_output_bias_ on an untied head")
+    if getattr(head, "bias", None) is not None:
+        raise ValueError("the head already has a bias: the prior would be added twice")
+    norm = final_layer_norm(model)
+    prior = torch.as_tensor(log_probs, dtype=torch.float64)
+    if prior.shape != (weight.shape[0],) or not torch.isfinite(prior).all():
+        raise ValueError(f"log_probs must be {weight.shape[0]} finite values, got shape {tuple(prior.shape)}")
+    j = column % weight.shape[1]
+    prior = prior - prior.mean()
+    others = torch.cat([weight[:, :j], weight[:, j + 1 :]], dim=1).detach().double()
+    beta = float(prior.pow(2).mean().sqrt() / others.pow(2).mean().sqrt())
+    with torch.no_grad():
+        weight[:, j] = (prior / beta).to(weight)
+        norm.weight[j] = 0.0
+        norm.bias[j] = beta
+    return {"column": j, "beta": beta}

@@ -79,10 +79,11 @@ def test_summary_is_paired_by_seed():
 
 def test_init_specs():
     spec = InitSpec.parse("ppmi_svd:shuffled+unigram")
-    assert (spec.method, spec.control, spec.unigram) == ("ppmi_svd", "shuffled", True)
+    assert (spec.method, spec.control, spec.prior) == ("ppmi_svd", "shuffled", "unigram")
     assert str(spec) == "ppmi_svd:shuffled+unigram" and str(InitSpec.parse("random")) == "random"
+    assert InitSpec.parse("ppmi_svd+prior").prior == "prior"
     for bad in ("glove", "ppmi_svd:scrambled", "random+bias"):
-        with pytest.raises(ValueError, match="METHOD\\[:CONTROL\\]\\[\\+unigram\\]"):
+        with pytest.raises(ValueError, match="METHOD\\[:CONTROL\\]\\[\\+unigram\\|\\+prior\\]"):
             InitSpec.parse(bad)
     with pytest.raises(ValueError, match="must include random"):
         tiny(inits=("ppmi_svd",))
@@ -120,7 +121,7 @@ def _cli_error(argv, capsys):
 
 def test_compare_cli_bad_input(tmp_path, capsys):
     assert main(["compare", "--inits", "random,glove", "-o", str(tmp_path)]) == 2
-    assert "--inits has 'glove': expected METHOD[:CONTROL][+unigram]" in capsys.readouterr().err
+    assert "--inits has 'glove': expected METHOD[:CONTROL][+unigram|+prior]" in capsys.readouterr().err
     assert main(["compare", "--block-size", "100000", "--steps", "1", "--vocab-size", "100", "-o", str(tmp_path)]) == 2
     assert "fewer than --block-size + 1" in capsys.readouterr().err
 

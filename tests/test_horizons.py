@@ -270,3 +270,68 @@ def test_horizons_config_grid():
     assert len(config.grid()) == 8
     assert config.branch_point(1000) == 800 and config.warmup == 80
     assert run_horizons  # the runner is importable from the experiment module
+
+
+def test_recommended_init_survives_a_standard_save(data, tmp_path):
+    """The log-unigram prior round-trips: MiniGPT's bias through its state_dict, GPT-2's prior (in the
+    final LayerNorm and a reserved embedding direction) through save_pretrained / from_pretrained."""
+    from mobius_init.embeddings import unigram_log_probs
+    from mobius_init.weights import set_output_bias_, set_output_prior_
+
+    stats, train_ids, _ = data
+    prior = torch.from_numpy(unigram_log_probs(stats.vocab.counts))
+    x = torch.as_tensor(train_ids[:16]).view(1, 16)
+    model = tiny_model(stats.vocab_size).eval()
+    set_output_bias_(model, prior)
+    torch.save(model.state_dict(), tmp_path / "minigpt.pt")
+    loaded = tiny_model(stats.vocab_size, seed=5).eval()
+    loaded.load_state_dict(torch.load(tmp_path / "minigpt.pt"))
+    assert torch.equal(loaded(x)[0], model(x)[0])
+
+    pytest.importorskip("transformers")
+    from transformers import GPT2LMHeadModel
+
+    from mobius_init.integrations.hf import gpt2_model
+
+    torch.manual_seed(0)
+    gpt2 = gpt2_model(MiniGPTConfig(vocab_size=stats.vocab_size, n_layer=1, n_head=2, n_embd=16, block_size=16))
+    before = gpt2(input_ids=x).logits.detach()
+    info = set_output_prior_(gpt2, prior)
+    gpt2.eval()
+    logits = gpt2(input_ids=x).logits.detach()
+    shift = logits - before  # the prior is in the logits (up to the lost column's old term and a constant)
+    assert torch.corrcoef(torch.stack([shift[0, -1], prior]))[0, 1] > 0.99 and info["beta"] > 0
+    gpt2.save_pretrained(tmp_path / "gpt2")
+    reloaded = GPT2LMHeadModel.from_pretrained(tmp_path / "gpt2").eval()
+    assert torch.equal(reloaded(input_ids=x).logits, logits)
+    untouched = gpt2_model(MiniGPTConfig(vocab_size=stats.vocab_size, n_layer=1, n_head=2, n_embd=16, block_size=16))
+    set_output_bias_(untouched, prior)
+    with pytest.raises(ValueError, match="already has a bias"):
+        set_output_prior_(untouched, prior)
+
+
+def test_untied_model_takes_the_analytic_input_and_keeps_its_head(data):
+    from mobius_init.embeddings import analytic_embeddings
+    from mobius_init.weights import apply_embeddings_
+
+    stats, _, _ = data
+    torch.manual_seed(0)
+    model = MiniGPT(MiniGPTConfig(vocab_size=stats.vocab_size, n_layer=1, n_head=2, n_embd=16, tie_embeddings=False))
+    assert model.lm_head.weight is not model.tok_emb.weight
+    head = model.lm_head.weight.detach().clone()
+    E = analytic_embeddings(stats, 16, "ppmi_svd")
+    with pytest.raises(ValueError, match="not tied"):
+        apply_embeddings_(model, E)
+    apply_embeddings_(model, E, untied="input")
+    assert torch.equal(model.tok_emb.weight.detach(), E.float()) and torch.equal(model.lm_head.weight.detach(), head)
+
+
+def test_a_setting_added_later_matches_its_default_on_resume(tmp_path):
+    from mobius_init.experiments.data import refuse_changed_settings
+
+    saved = {"model": {"n_embd": 16}, "train": {"lr": 1e-3}}  # made before tie_embeddings existed
+    refuse_changed_settings(tmp_path, saved, {"model": {"n_embd": 16, "tie_embeddings": True}, "train": {"lr": 1e-3}})
+    with pytest.raises(ValueError, match="tie_embeddings=True, now False"):
+        refuse_changed_settings(
+            tmp_path, saved, {"model": {"n_embd": 16, "tie_embeddings": False}, "train": {"lr": 1e-3}}
+        )

@@ -2,7 +2,7 @@
 controls that say where a gain comes from and the k0-cosine monitor. Orchestration only: the math
 lives in the library (embeddings, training, significance).
 
-An init is ``METHOD[:CONTROL][+unigram]``: ``ppmi_svd``, ``ppmi_svd:shuffled`` (its rows given to the
+An init is ``METHOD[:CONTROL][+unigram|+prior]``: ``ppmi_svd``, ``ppmi_svd:shuffled`` (its rows given to the
 wrong tokens), ``ppmi_svd:random_rownorm`` (its row norms, random directions), ``random+unigram`` (a
 random init whose output head starts at the log-unigram distribution), ``ppmi_svd+unigram``.
 
@@ -28,34 +28,39 @@ from ..settings import CorpusConfig, InvalidSetting, check_positive, setting
 from ..significance import first_crossing, mean_sd, paired_difference, plateaued
 from ..stats import CorpusStats
 from ..training import TrainConfig, train
-from ..weights import apply_embeddings_, input_embedding_parameter, set_output_bias_
+from ..weights import apply_embeddings_, input_embedding_parameter, set_output_bias_, set_output_prior_
 from .data import ExperimentData, prepare_data, refuse_changed_settings, run_settings
 
 ARCHITECTURES = ("minigpt", "gpt2")
 
 
+PRIORS = ("unigram", "prior")
+
+
 @dataclass(frozen=True)
 class InitSpec:
     """One arm of the comparison: an embedding method, an optional control of it, an optional
-    log-unigram output bias."""
+    log-unigram start of the logits: ``unigram`` as an output bias (:func:`set_output_bias_`), ``prior``
+    through the final LayerNorm and a reserved embedding direction (:func:`set_output_prior_`, which
+    survives any save format)."""
 
     method: str
     control: str | None = None
-    unigram: bool = False
+    prior: str | None = None
 
     @classmethod
     def parse(cls, text: str) -> InitSpec:
-        body, plus, bias = text.partition("+")
+        body, plus, prior = text.partition("+")
         method, _, control = body.partition(":")
-        if method not in METHODS or (control and control not in CONTROLS) or (plus and bias != "unigram"):
+        if method not in METHODS or (control and control not in CONTROLS) or (plus and prior not in PRIORS):
             raise ValueError(
-                f"cannot read init {text!r}: expected METHOD[:CONTROL][+unigram] with METHOD in {', '.join(METHODS)} "
-                f"and CONTROL in {', '.join(CONTROLS)}"
+                f"cannot read init {text!r}: expected METHOD[:CONTROL][+unigram|+prior] with METHOD in "
+                f"{', '.join(METHODS)} and CONTROL in {', '.join(CONTROLS)}"
             )
-        return cls(method, control or None, bool(plus))
+        return cls(method, control or None, prior or None)
 
     def __str__(self) -> str:
-        return self.method + (f":{self.control}" if self.control else "") + ("+unigram" if self.unigram else "")
+        return self.method + (f":{self.control}" if self.control else "") + (f"+{self.prior}" if self.prior else "")
 
 
 @dataclass
@@ -77,7 +82,8 @@ class CompareConfig:
     model: MiniGPTConfig = setting(factory=MiniGPTConfig)
     train: TrainConfig = setting(factory=lambda: TrainConfig(eval_every=50))
     inits: tuple[str, ...] = setting(
-        METHODS, "comma-separated inits, each METHOD[:CONTROL][+unigram]; random must be one of them (the reference)"
+        METHODS,
+        "comma-separated inits, each METHOD[:CONTROL][+unigram|+prior]; random must be one of them (the reference)",
     )
     seeds: int = setting(3, "seeds per init (seed s gives every init the same data order and dropout)")
     val_fraction: float = setting(0.1, "share of the documents (the last ones) held out for validation")
@@ -125,9 +131,12 @@ def build_model(architecture: str, config: MiniGPTConfig, seed: int) -> torch.nn
 def initialise(model: torch.nn.Module, stats: CorpusStats, spec: InitSpec, seed: int) -> None:
     """Write the init of ``spec`` into the model's tied embedding (and head bias)."""
     dim = input_embedding_parameter(model).shape[1]
-    apply_embeddings_(model, analytic_embeddings(stats, dim, spec.method, seed=seed, control=spec.control))
-    if spec.unigram:
-        set_output_bias_(model, torch.from_numpy(unigram_log_probs(stats.vocab.counts)))
+    untied = "input" if getattr(getattr(model, "config", None), "tie_embeddings", True) is False else "error"
+    E = analytic_embeddings(stats, dim, spec.method, seed=seed, control=spec.control)
+    apply_embeddings_(model, E, untied=untied)  # an untied head keeps its random init
+    if spec.prior:
+        log_probs = torch.from_numpy(unigram_log_probs(stats.vocab.counts))
+        (set_output_bias_ if spec.prior == "unigram" else set_output_prior_)(model, log_probs)
 
 
 def load_or_prepare(config: CompareConfig, out: Path) -> ExperimentData:

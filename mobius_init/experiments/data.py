@@ -65,6 +65,17 @@ def run_settings(config: Any, model: Any, init: str, train: TrainConfig) -> dict
     )
 
 
+def _defaults() -> dict[str, Any]:
+    """Every corpus, model and training setting at its default (a run saved before a setting existed
+    was made with that setting's default)."""
+    from ..minigpt import MiniGPTConfig
+
+    values: dict[str, Any] = {}
+    for config in (CorpusConfig(), MiniGPTConfig(), TrainConfig(device="cpu")):
+        values.update(json.loads(json.dumps(asdict(config))))
+    return {k: v for k, v in values.items() if k not in RUN_LOCAL_FIELDS}
+
+
 def refuse_changed_settings(path: Path, saved: dict[str, Any], wanted: dict[str, Any]) -> None:
     """One clear error naming the settings (``lr``, ``n_embd``: field names, which a command line shows
     as its flags) that differ between what a saved run was made with and what is asked now."""
@@ -76,6 +87,8 @@ def refuse_changed_settings(path: Path, saved: dict[str, Any], wanted: dict[str,
         return out
 
     a, b = flat(saved), flat(wanted)
+    defaults = _defaults()
+    a.update({k: defaults[k] for k in b if k not in a and k in defaults})  # settings the toolkit gained later
     differ = sorted(k for k in set(a) | set(b) if a.get(k, "<absent>") != b.get(k, "<absent>"))
     if differ:
         shown = ", ".join(f"{k}={a.get(k, '<absent>')!r}, now {b.get(k, '<absent>')!r}" for k in differ[:6])

@@ -50,7 +50,9 @@ class HorizonsConfig:
     )
     model: MiniGPTConfig = setting(factory=MiniGPTConfig)
     train: TrainConfig = setting(factory=lambda: TrainConfig(schedule="wsd", min_lr_ratio=0.0, steps=1000))
-    inits: tuple[str, ...] = setting(STUDY_INITS, "comma-separated inits (METHOD[:CONTROL][+unigram]); random first")
+    inits: tuple[str, ...] = setting(
+        STUDY_INITS, "comma-separated inits (METHOD[:CONTROL][+unigram|+prior]); random first"
+    )
     horizons: tuple[int, ...] = setting((250, 500, 1000, 2000, 4000), "increasing training lengths in steps")
     lrs: tuple[float, ...] | None = setting(None, "learning rates to sweep (default: --lr alone)")
     embedding_lr_mults: tuple[float, ...] | None = setting(

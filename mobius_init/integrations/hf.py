@@ -87,6 +87,6 @@ def gpt2_model(config: Any) -> Any:
         attn_pdrop=config.dropout,
         bos_token_id=None,
         eos_token_id=None,
-        tie_word_embeddings=True,
+        tie_word_embeddings=config.tie_embeddings,
     )
     return GPT2LMHeadModel(gpt2)

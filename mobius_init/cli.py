@@ -174,10 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("stats", help="statistics .npz")
     p.add_argument("--dim", type=int, required=True, help="embedding dimension")
-    p.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD, help=f"(default: {DEFAULT_METHOD})")
+    p.add_argument(
+        "--method", choices=METHODS, default=DEFAULT_METHOD, help=f"how the embedding is computed (default: {DEFAULT_METHOD})"
+    )
     p.add_argument("--control", choices=CONTROLS, default=None, help="write a control of the init instead")
     p.add_argument("--scale", default="match", help="'match' (RMS of the random init, default) or an RMS value")
-    p.add_argument("--seed", type=int, default=0, help="(default: 0)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the randomized SVD and the controls (default: 0)")
     p.add_argument("--epsilon", type=float, default=0.003, help="MobiusKernel epsilon (default: 0.003)")
     p.add_argument("-o", "--output", required=True, help="output .pt path")
     p.set_defaults(func=_init)

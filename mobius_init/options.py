@@ -55,6 +55,12 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+def _help(text: str, default: Any) -> str:
+    """The help text with its default, unless the text already says what the default is."""
+    text = text.strip()
+    return text if "default" in text else f"{text} (default: {_show(default)})".strip()
+
+
 def _cli_fields(
     config: Any, exclude: Iterable[str], path: str = ""
 ) -> Iterable[tuple[str, dataclasses.Field, Any, Any]]:
@@ -82,16 +88,16 @@ def add_config_options(parser: argparse.ArgumentParser, config: Any, *, exclude:
         if f.name in seen:
             raise ValueError(f"two settings are both called {f.name!r}; exclude one ({dotted})")
         seen.add(f.name)
-        section = type(owner).__doc__.strip().splitlines()[0] if "." in dotted else None
+        section = type(owner).__doc__.strip().splitlines()[0].rstrip(".") if "." in dotted else None
         target = parser if section is None else groups.setdefault(section, parser.add_argument_group(section))
         default = getattr(owner, f.name)
-        help_text = f"{f.metadata.get('help', '')} (default: {_show(default)})".strip()
-        kwargs: dict[str, Any] = {"dest": f.name, "default": default, "help": help_text}
+        kwargs: dict[str, Any] = {"dest": f.name, "default": default, "help": _help(f.metadata.get("help", ""), default)}
         if hint is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
         else:
             parse, optional = _parser_for(hint)
-            kwargs["type"] = _none_or(parse) if optional else parse
+            none_is_a_choice = "none" in (f.metadata.get("choices") or ())  # then 'none' is that choice, typed
+            kwargs["type"] = _none_or(parse) if optional and not none_is_a_choice else parse
             kwargs["metavar"] = f.name.upper() if not f.metadata.get("choices") else None
             if f.metadata.get("choices"):
                 kwargs["choices"] = (*f.metadata["choices"], *((None,) if optional else ()))
@@ -124,7 +130,7 @@ def add_signature_options(
         kwargs: dict[str, Any] = {
             "dest": name,
             "default": param.default,
-            "help": f"{helps.get(name, '')} (default: {_show(param.default)})".strip(),
+            "help": _help(helps.get(name, ""), param.default),
         }
         if hints.get(name) is bool:
             kwargs["action"] = argparse.BooleanOptionalAction

@@ -60,7 +60,7 @@ class CorpusConfig:
         "the corpus), or the path of a tokenizer.json file (its ids are kept)",
     )
     vocab_size: int | None = setting(
-        None, "the most ids the vocabulary keeps: word-level, the most frequent words; BPE, the size trained (required)"
+        None, "the most ids the vocabulary keeps: word-level, the most frequent words; BPE, the size trained (needed)"
     )
     min_count: int | None = setting(
         None,

@@ -10,6 +10,7 @@ the same corpus and parameters.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -42,16 +43,33 @@ def write_directory(
     results: dict[str, Any],
     evaluation: dict[str, Any] | None,
 ) -> Path:
-    """Write a model's files into ``directory`` (created if missing)."""
+    """Write a model's files into ``directory`` (created if missing). Each file is written beside its
+    final name and then renamed into place, and a previous model's ``evaluation.json`` is removed when
+    this one has none, so the directory never mixes two models' files."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    np.save(directory / "embeddings.npy", np.ascontiguousarray(kv.vectors, dtype=np.float32))
-    _write_json(directory / "vocab.json", {word: i for i, word in enumerate(kv.index_to_key)})
-    np.save(directory / "counts.npy", np.asarray(kv.expandos["count"], dtype=np.int64))
-    np.save(directory / "metric.npy", np.asarray(metric, dtype=np.float64))
-    _write_json(directory / "results.json", results)
+    staged: list[tuple[Path, Path]] = []
+
+    def stage(name: str) -> Path:
+        final = directory / name
+        partial = final.with_name(f".{name}.partial")
+        staged.append((partial, final))
+        return partial
+
+    with open(stage("embeddings.npy"), "wb") as f:
+        np.save(f, np.ascontiguousarray(kv.vectors, dtype=np.float32))
+    _write_json(stage("vocab.json"), {word: i for i, word in enumerate(kv.index_to_key)})
+    with open(stage("counts.npy"), "wb") as f:
+        np.save(f, np.asarray(kv.expandos["count"], dtype=np.int64))
+    with open(stage("metric.npy"), "wb") as f:
+        np.save(f, np.asarray(metric, dtype=np.float64))
+    _write_json(stage("results.json"), results)
     if evaluation is not None:
-        _write_json(directory / "evaluation.json", evaluation)
+        _write_json(stage("evaluation.json"), evaluation)
+    else:
+        (directory / "evaluation.json").unlink(missing_ok=True)
+    for partial, final in staged:
+        os.replace(partial, final)
     return directory
 
 

@@ -47,15 +47,27 @@ def test_console_script_help():
     assert result.returncode == 0 and "builtin:lee" in result.stdout and "--weighting" in result.stdout
 
 
-@pytest.mark.parametrize("command", ["stats", "compare", "demo", "verify"])
-def test_every_option_has_help_and_shows_its_default(command, capsys):
+@pytest.mark.parametrize("command", ["stats", "init", "compare", "demo", "horizons", "verify"])
+def test_every_option_has_help_and_shows_its_default_once(command, capsys):
     with pytest.raises(SystemExit):
         main([command, "--help"])
-    text = " ".join(capsys.readouterr().out.split())
+    raw = capsys.readouterr().out
+    assert ".:" not in raw  # group titles are not sentences
+    text = " ".join(raw.split())
     parser_help = text.split("options:")[1]
-    for opt in re.findall(r"(--[a-z][a-z-]+) [A-Z{]", parser_help):
-        after = parser_help.split(opt, 1)[1][:400]
-        assert "(default:" in after, f"{command} {opt} shows no default"
+    options = re.findall(r"(--[a-z][a-z-]+)(?:,| [A-Z{])", parser_help)
+    for opt, following in zip(options, options[1:] + [None], strict=False):
+        after = re.split(re.escape(opt) + "[ ,]", parser_help, maxsplit=1)[1]
+        after = re.split(re.escape(following) + "[ ,]", after, maxsplit=1)[0] if following else after[:400]
+        assert after.count("default") <= 1, f"{command} {opt}: {after!r}"  # required options have none
+        assert not re.match(r"[A-Z_{},a-z]+ \(default", after), f"{command} {opt} has no help text"
+
+
+def test_normalize_none_is_honoured_not_taken_for_the_default(tmp_path):
+    out = tmp_path / "s.npz"
+    assert main(["stats", "builtin:lee", "--normalize", "none", "--quiet", "-o", str(out)]) == 0
+    stats = CorpusStats.load(out)
+    assert stats.normalize == "none" and "The" in stats.vocab.tokens  # case kept: not text8
 
 
 def test_demo_and_compare_share_one_set_of_defaults():

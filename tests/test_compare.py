@@ -159,3 +159,9 @@ def test_hf_example_keeps_the_trainers_loss_and_feeds_the_monitor(run_example, t
     assert scalars["train/loss"] == [10, 20, 30]
     assert scalars["train/convergence/loss_slope"] == [30]  # finite once it has seen three logged losses
     assert scalars["train/k0/k0_cos_eigh"] == [0, 10, 20, 30]
+
+
+def test_a_run_that_fails_before_training_leaves_no_empty_folders(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["compare", "--block-size", "100000", "--steps", "1", "--vocab-size", "100", "-o", str(out)]) == 2
+    assert not any((out / sub).exists() for sub in ("logs", "runs", "checkpoints"))

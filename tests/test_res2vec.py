@@ -310,3 +310,17 @@ def test_eval_reads_every_vector_format(tmp_path, capsys, lee_model, suffix):
     (tmp_path / "vectors.npy").write_bytes(b"x")
     assert main(["eval", str(tmp_path / "vectors.npy")]) == 2
     assert "unknown vector format '.npy'" in capsys.readouterr().err
+
+
+def test_rebuild_without_evaluation_leaves_no_stale_evaluation(tmp_path, lee_model):
+    import copy
+
+    evaluated, plain = copy.copy(lee_model), copy.copy(lee_model)
+    evaluated.evaluation_ = {"simlex999": 0.5}
+    plain.__dict__.pop("evaluation_", None)
+    evaluated.save(tmp_path / "m")
+    assert (tmp_path / "m" / "evaluation.json").is_file()
+    plain.save(tmp_path / "m")  # e.g. a rebuild with --no-eval into the same directory
+    assert not (tmp_path / "m" / "evaluation.json").exists()
+    assert not hasattr(Res2Vec.load(tmp_path / "m"), "evaluation_")
+    assert not list((tmp_path / "m").glob(".*partial"))

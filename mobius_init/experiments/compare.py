@@ -29,7 +29,7 @@ from ..significance import first_crossing, mean_sd, paired_difference, plateaued
 from ..stats import CorpusStats
 from ..training import TrainConfig, train
 from ..weights import apply_embeddings_, input_embedding_parameter, set_output_bias_, set_output_prior_
-from .data import ExperimentData, prepare_data, refuse_changed_settings, run_settings
+from .data import ExperimentData, output_folders, prepare_data, refuse_changed_settings, run_settings
 
 ARCHITECTURES = ("minigpt", "gpt2")
 
@@ -167,9 +167,12 @@ def run_compare(config: CompareConfig, out_dir: str | Path, *, resume: bool = Fa
     ``out_dir``. With ``resume``, finished runs are read back and an interrupted one continues from
     its checkpoint; without it every run starts afresh."""
     out = Path(out_dir)
-    for sub in ("logs", "runs", "checkpoints") + (("snapshots",) if config.snapshots else ()):
-        (out / sub).mkdir(parents=True, exist_ok=True)
     data = load_or_prepare(config, out)
+    with output_folders(out, ("logs", "runs", "checkpoints") + (("snapshots",) if config.snapshots else ())):
+        return _run_compare(config, out, data, resume)
+
+
+def _run_compare(config: CompareConfig, out: Path, data: ExperimentData, resume: bool) -> dict[str, Any]:
     stats = data.stats
     model_config = replace(config.model, vocab_size=stats.vocab_size)
     monitor = K0CosineMonitor(stats, every=config.monitor_every, top_n=config.monitor_top_n)
@@ -215,9 +218,18 @@ def run_compare(config: CompareConfig, out_dir: str | Path, *, resume: bool = Fa
             initialise(model, stats, spec, seed)
             snaps = EmbeddingSnapshots(snap_steps)
             checks_before = monitor.seconds
-            result = train(
-                model, data.train_ids, data.val_ids, train_config, callbacks=[monitor] + ([snaps] if snap_steps else [])
-            )
+            try:
+                result = train(
+                    model,
+                    data.train_ids,
+                    data.val_ids,
+                    train_config,
+                    callbacks=[monitor] + ([snaps] if snap_steps else []),
+                )
+            except BaseException:
+                if not checkpoint.is_file():  # nothing was trained: no settings to keep
+                    settings_file.unlink(missing_ok=True)
+                raise
             run = {
                 "settings": settings,
                 "seed": seed,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -97,3 +99,19 @@ def refuse_changed_settings(path: Path, saved: dict[str, Any], wanted: dict[str,
             + (f", and {len(differ) - 6} more" if len(differ) > 6 else "")
             + "); start afresh without --resume or use another output directory"
         )
+
+
+@contextmanager
+def output_folders(out: Path, names: tuple[str, ...]) -> Iterator[None]:
+    """Create ``out/NAME`` for each name; if the body fails, remove those it created that are still
+    empty (and ``out`` itself, if it was created and is empty), so a failed run leaves no empty shells."""
+    created = [p for p in (out, *(out / name for name in names)) if not p.exists()]
+    for name in names:
+        (out / name).mkdir(parents=True, exist_ok=True)
+    try:
+        yield
+    except BaseException:
+        for path in reversed(created):
+            if path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+        raise

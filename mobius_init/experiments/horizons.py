@@ -31,7 +31,7 @@ from ..settings import CorpusConfig, InvalidSetting, check_positive, setting
 from ..significance import fit_saving, mean_sd, paired_difference, steps_to_reach
 from ..training import TrainConfig, kept_state_path, train
 from .compare import ARCHITECTURES, InitSpec, build_model, initialise, load_or_prepare
-from .data import refuse_changed_settings, run_settings
+from .data import output_folders, refuse_changed_settings, run_settings
 
 STUDY_INITS = ("random", "random+unigram", "ppmi_svd+unigram", "ppmi_svd:shuffled+unigram")
 
@@ -54,9 +54,9 @@ class HorizonsConfig:
         STUDY_INITS, "comma-separated inits (METHOD[:CONTROL][+unigram|+prior]); random first"
     )
     horizons: tuple[int, ...] = setting((250, 500, 1000, 2000, 4000), "increasing training lengths in steps")
-    lrs: tuple[float, ...] | None = setting(None, "learning rates to sweep (default: --lr alone)")
+    lrs: tuple[float, ...] | None = setting(None, "learning rates to sweep (default: the one lr)")
     embedding_lr_mults: tuple[float, ...] | None = setting(
-        None, "embedding learning-rate multipliers to sweep (default: --embedding-lr-mult alone)"
+        None, "embedding learning-rate multipliers to sweep (default: the one embedding_lr_mult)"
     )
     seeds: int = setting(2, "seeds per arm, paired by seed (same data order and dropout)")
     first_seed: int = setting(
@@ -125,8 +125,11 @@ def run_horizons(config: HorizonsConfig, out_dir: str | Path, *, resume: bool = 
     under ``out_dir`` (trunks and branch states in ``checkpoints/``, results in ``runs/``, logs in ``logs/``)."""
     out = Path(out_dir)
     data = load_or_prepare(config, out)
-    for sub in ("logs", "runs", "checkpoints"):
-        (out / sub).mkdir(parents=True, exist_ok=True)
+    with output_folders(out, ("logs", "runs", "checkpoints")):
+        return _run_horizons(config, out, data, resume)
+
+
+def _run_horizons(config: HorizonsConfig, out: Path, data: Any, resume: bool) -> dict[str, Any]:
     model_config = replace(config.model, vocab_size=data.stats.vocab_size)
     points = sorted({config.branch_point(h) for h in config.horizons})
     trunk_config = replace(

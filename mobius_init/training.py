@@ -26,7 +26,10 @@ from .settings import InvalidSetting, check_positive, setting
 SCHEDULES = ("cosine", "constant", "wsd")
 DECAY_SHAPES = ("linear", "sqrt")
 # Fields that say where and how a run reports, not what it computes: a resumed run may change them.
-RUN_LOCAL_FIELDS = ("device", "log_path", "checkpoint_path", "resume", "progress", "desc", "keep_states_at")
+RUN_LOCAL_FIELDS = ("device", "threads", "log_path", "checkpoint_path", "resume", "progress", "desc", "keep_states_at")
+# Below this many floating-point operations per step (6 x parameters x tokens), one CPU thread: the
+# work is too small to split, and threads that wait on each other collapse when another job shares the cores.
+SMALL_STEP_FLOPS = 2e9
 PRECISIONS = ("auto", "fp32", "bf16")
 
 
@@ -60,6 +63,11 @@ class TrainConfig:
     grad_clip: float | None = setting(1.0, "largest gradient norm ('none': no clipping)")
     seed: int = setting(0, "seed of the run's data order and dropout")
     device: str = setting("auto", "cpu, cuda, cuda:N, mps, or auto (CUDA when available)")
+    threads: int | None = setting(
+        None,
+        "CPU threads while training (default: 1 for small models, whose steps are too small to split and "
+        "slow down many times beside another job; otherwise torch's own number)",
+    )
     precision: str = setting("auto", "auto (bf16 autocast on CUDA, fp32 elsewhere), fp32 or bf16", choices=PRECISIONS)
     log_path: str | None = setting(None, "JSONL file: every validation and every callback report", cli=False)
     checkpoint_path: str | None = setting(None, "where the run's full state is written at each validation", cli=False)
@@ -72,6 +80,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_positive(self, "steps", "batch_size", "eval_every", "eval_blocks")
+        check_positive(self, "threads", allow_none=True)
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise InvalidSetting("lr", f"must be a positive number, got {self.lr}")
         if self.warmup_steps is not None and not 0 <= self.warmup_steps < self.steps:
@@ -324,6 +333,15 @@ class _Run:
         return int(state["step"])
 
 
+def cpu_threads(model: torch.nn.Module, config: TrainConfig, block_size: int) -> int:
+    """Threads for training on the CPU: ``config.threads``, else 1 when a step is smaller than
+    :data:`SMALL_STEP_FLOPS`, else torch's current number."""
+    if config.threads is not None:
+        return config.threads
+    flops = 6 * sum(p.numel() for p in model.parameters()) * config.batch_size * block_size
+    return 1 if flops < SMALL_STEP_FLOPS else torch.get_num_threads()
+
+
 def kept_state_path(checkpoint_path: str | Path, step: int) -> Path:
     """Where ``keep_states_at`` keeps the state of ``step``: ``CHECKPOINT.stepN.pt`` beside it."""
     path = Path(checkpoint_path)
@@ -373,6 +391,16 @@ def train(
     gets every validation and every callback report. Raises :class:`TrainingDiverged` on a non-finite loss.
     """
     run = _Run(model, train_ids, val_ids, config)
+    threads_before = torch.get_num_threads()
+    if run.device.type == "cpu":
+        torch.set_num_threads(cpu_threads(model, config, run.block))
+    try:
+        return _train(run, model, config, callbacks)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _train(run: _Run, model: torch.nn.Module, config: TrainConfig, callbacks: Sequence[Callback]) -> TrainResult:
     result = TrainResult()
     start_step, t_before = 0, 0.0
     resuming = config.resume and config.checkpoint_path and Path(config.checkpoint_path).is_file()

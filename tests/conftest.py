@@ -1,3 +1,10 @@
+import os
+
+# One thread per library: the tests' work is small, and threads that wait on each other slow the suite
+# down many times when another job shares the cores. A variable already set is kept.
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
 import functools
 import runpy
 import sys

@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -329,3 +330,22 @@ def test_monitor_is_bounded_by_default_and_warns_for_large_dense_paths(data, mon
     monkeypatch.setattr(monitors, "DENSE_WARN_BYTES", 1000)  # as if V were large
     with pytest.warns(ResourceWarning, match=r"dense 300 x 300 arrays: about .* GiB; pass top_n"):
         K0CosineMonitor(stats, top_n=None)
+
+
+def test_small_models_train_on_one_thread_and_the_setting_is_restored(data):
+    stats, train_ids, val_ids = data
+    seen = []
+
+    class Threads(Callback):
+        def on_step_end(self, model, step, metrics):
+            seen.append(torch.get_num_threads())
+
+    before = torch.get_num_threads()
+    config = TrainConfig(steps=2, eval_every=2, progress=False, device="cpu")
+    train(MiniGPT(small_config(stats.vocab_size)), train_ids, val_ids, config, callbacks=[Threads()])
+    assert seen == [1, 1] and torch.get_num_threads() == before
+    seen.clear()
+    train(MiniGPT(small_config(stats.vocab_size)), train_ids, val_ids, replace(config, threads=2), callbacks=[Threads()])
+    assert seen == [2, 2] and torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads must be a positive integer"):
+        TrainConfig(threads=0)

@@ -55,6 +55,17 @@ def _stats(args: argparse.Namespace) -> None:
     print(f"wrote {path}")
 
 
+def _scale(value: str) -> str | float:
+    """``--scale``: ``match`` or a positive RMS."""
+    try:
+        scale = value if value == "match" else float(value)
+    except ValueError:
+        scale = -1.0
+    if scale != "match" and not scale > 0:
+        raise argparse.ArgumentTypeError(f"expected match or a positive number (an RMS), got {value!r}")
+    return scale
+
+
 def _init(args: argparse.Namespace) -> None:
     import torch
 
@@ -63,9 +74,8 @@ def _init(args: argparse.Namespace) -> None:
 
     output_file(args.output)
     stats = CorpusStats.load(args.stats)
-    scale = "match" if args.scale == "match" else float(args.scale)
     E = analytic_embeddings(
-        stats, args.dim, args.method, scale=scale, seed=args.seed, epsilon=args.epsilon, control=args.control
+        stats, args.dim, args.method, scale=args.scale, seed=args.seed, epsilon=args.epsilon, control=args.control
     )
     torch.save(
         {
@@ -178,7 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--method", choices=METHODS, default=DEFAULT_METHOD, help=f"how the embedding is computed (default: {DEFAULT_METHOD})"
     )
     p.add_argument("--control", choices=CONTROLS, default=None, help="write a control of the init instead")
-    p.add_argument("--scale", default="match", help="'match' (RMS of the random init, default) or an RMS value")
+    p.add_argument(
+        "--scale", type=_scale, default="match", help="match (the random init's RMS) or an RMS value (default: match)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the randomized SVD and the controls (default: 0)")
     p.add_argument("--epsilon", type=float, default=0.003, help="MobiusKernel epsilon (default: 0.003)")
     p.add_argument("-o", "--output", required=True, help="output .pt path")

@@ -3,7 +3,7 @@
 A *document* is the unit that co-occurrence windows never cross:
 
 * a plain-text file: one document per non-empty line (gensim's ``LineSentence`` convention);
-* a WikiExtractor file (first line starts with ``<doc ``): one document per article, with the
+* a WikiExtractor file (first line is a ``<doc ...>`` tag alone): one document per article, with the
   ``<doc ...>`` / ``</doc>`` markup lines dropped;
 * an iterable of strings, a ``datasets`` dataset or a hub dataset: one document per item / row.
 
@@ -156,20 +156,25 @@ def _lines(path: Path) -> Iterator[bytes]:
             yield tail
 
 
+def _doc_tag(line: bytes) -> bool:
+    """A WikiExtractor opening tag: a whole line ``<doc ...>`` (text after the tag is not markup)."""
+    return line.startswith(b"<doc ") and line.rstrip().endswith(b">")
+
+
 def file_documents(path: Path, markup: bool | str = "auto") -> Iterator[bytes]:
     """Documents of one file as raw UTF-8 bytes (module docstring)."""
     lines = _lines(path)
     first = next(lines, None)
     if first is None:
         return
-    wiki = first.startswith(b"<doc ") if markup == "auto" else bool(markup)
+    wiki = _doc_tag(first) if markup == "auto" else bool(markup)
     lines = _chain(first, lines)
     if not wiki:
         yield from (line for line in lines if line.strip())
         return
     parts: list[bytes] = []
     for line in lines:
-        if line.startswith(b"<doc "):
+        if _doc_tag(line):
             parts = []
         elif line.startswith(b"</doc>"):
             if parts:

@@ -57,7 +57,7 @@ class CorpusConfig:
     tokenizer: str = setting(
         "word",
         "'word' (whitespace after normalisation), 'bpe' (byte-level BPE trained on "
-        "the corpus), or the path of a tokenizer.json file (its ids are kept)",
+        "the corpus), or the path of a tokenizer.json file or a directory holding one (its ids are kept)",
     )
     vocab_size: int | None = setting(
         None, "the most ids the vocabulary keeps: word-level, the most frequent words; BPE, the size trained (needed)"
@@ -85,11 +85,14 @@ class CorpusConfig:
         check_positive(self, "window")
         check_positive(self, "vocab_size", allow_none=True)
         if self.tokenizer not in ("word", "bpe") and not Path(self.tokenizer).is_file():
-            raise InvalidSetting(
-                "tokenizer",
-                f"is {self.tokenizer!r}: choose word or bpe (lowercase), or give the "
-                "path of a tokenizer.json file (no such file)",
-            )
+            if (Path(self.tokenizer) / "tokenizer.json").is_file():
+                self.tokenizer = str(Path(self.tokenizer) / "tokenizer.json")  # a save_pretrained directory
+            else:
+                raise InvalidSetting(
+                    "tokenizer",
+                    f"is {self.tokenizer!r}: choose word or bpe (lowercase), or give the path of a tokenizer.json "
+                    "file or of a directory holding one (no such file" + (" in it)" if Path(self.tokenizer).is_dir() else ")"),
+                )
         if self.tokenizer == "bpe" and self.vocab_size is None:
             raise InvalidSetting("vocab_size", "is required with the bpe tokenizer (the number of ids to train)")
         if self.min_count is not None and (isinstance(self.min_count, bool) or self.min_count < 0):

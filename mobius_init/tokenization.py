@@ -3,6 +3,8 @@ word encoder is equal to, accept users' own tokenizers, and encode documents in 
 
 from __future__ import annotations
 
+import json
+
 import itertools
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -22,22 +24,44 @@ UNK = "[ UNK ]"
 PYTHON_WHITESPACE = "[\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+"
 
 
+def tokenizer_file(path: str | Path) -> Path:
+    """The ``tokenizer.json`` of ``path``: the file itself, or the one inside a directory (a Hugging Face
+    tokenizer saved with ``save_pretrained``); ``ValueError`` saying which is missing."""
+    path = Path(path)
+    if path.is_dir():
+        if (path / "tokenizer.json").is_file():
+            return path / "tokenizer.json"
+        raise ValueError(
+            f"the tokenizer directory {str(path)!r} holds no tokenizer.json (a fast tokenizer's "
+            "save_pretrained writes one; slow tokenizers have none)"
+        )
+    if not path.is_file():
+        raise ValueError(
+            f"unknown tokenizer {str(path)!r}: choose {' or '.join(KINDS)}, or give the path of a "
+            "tokenizer.json file or of a directory holding one (no such file)"
+        )
+    return path
+
+
 def as_tokenizer(tokenizer: Any) -> Tokenizer:
     """A ``tokenizers.Tokenizer`` from itself, the path of a ``tokenizer.json`` file, or a
     ``transformers`` fast tokenizer (its backend)."""
     if isinstance(tokenizer, Tokenizer):
         return tokenizer
     if isinstance(tokenizer, (str, Path)):
-        path = Path(tokenizer)
-        if not path.is_file():
-            raise ValueError(
-                f"unknown tokenizer {str(tokenizer)!r}: choose {' or '.join(KINDS)}, or give the path of a "
-                "tokenizer.json file (no such file)"
-            )
+        path = tokenizer_file(tokenizer)
         try:
             return Tokenizer.from_file(str(path))
         except Exception as exc:  # tokenizers raises a bare Exception for unreadable files
-            raise ValueError(f"cannot read {str(path)!r} as a tokenizers tokenizer.json: {exc}") from None
+            try:
+                parsed = json.loads(path.read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                raise ValueError(f"cannot read {str(path)!r} as a tokenizers tokenizer.json: {exc}") from None
+            keys = ", ".join(sorted(parsed)[:5]) if isinstance(parsed, dict) else type(parsed).__name__
+            raise ValueError(
+                f"{str(path)!r} is JSON but not a tokenizers tokenizer.json (its keys: {keys or 'none'}; a "
+                "tokenizer.json has 'model', 'normalizer', 'pre_tokenizer', ...): save one with tokenizer.save(path)"
+            ) from None
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if isinstance(backend, Tokenizer):
         return backend

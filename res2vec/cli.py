@@ -39,8 +39,16 @@ HELP = {
 }
 
 
-def _dim(value: str) -> int | str:
-    return value if value in DIM_RULES else int(value)
+def dimension(value: str) -> int | str:
+    """``--dim``: a positive integer or a rule name."""
+    if value in DIM_RULES:
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer or one of {', '.join(DIM_RULES)}, got {value!r}"
+        ) from None
 
 
 def _build(args: argparse.Namespace) -> None:
@@ -115,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         Res2Vec.__init__,
         HELP,
         exclude=("progress",),
-        parse={"dim": _dim},
+        parse={"dim": dimension},
         choices={"method": METHODS, "weighting": WEIGHTINGS, "normalize": NORMALIZATIONS, "metric": METRICS},
     )
     p.add_argument("--no-eval", action="store_true", help="skip the benchmarks (no evaluation.json is written)")

@@ -1,8 +1,9 @@
 """Standard benchmarks for word vectors: Spearman rho on word-similarity files, analogy accuracy.
 
 Similarity files: one pair per line, ``word1 word2 score`` separated by tabs, commas or spaces;
-lines starting with ``#`` and blank lines are skipped. A header line (its third field is not a
-number) is recognised, and the score is then its first numeric column after the two words, so the
+lines starting with ``#`` and blank lines are skipped. A first line that names columns (no number in
+its first three, and a word such as "word", "score" or "mean") is a header: the score is then the first numeric
+column after the two words and every line has the header's width, so the
 original distributions read as they are (``SimLex-999/SimLex-999.txt``: the SimLex999 column;
 ``wordsim353/combined.tab`` and ``.csv``), as do gensim's ``simlex999.txt`` and ``wordsim353.tsv``,
 wordvectors.org's ``EN-*.txt`` and hyperwords' files. Analogy files: the Google format, ``: section``
@@ -56,21 +57,35 @@ def _number(text: str) -> float | None:
     return value if np.isfinite(value) else None
 
 
+HEADER_WORDS = ("word", "score", "mean", "sim", "human", "rel", "pos")  # words that name benchmark columns
+
+
+def _is_header(fields: list[str]) -> bool:
+    """A first line that names columns: no number in its first three, and a column name a benchmark uses
+    (rater columns may be numbered, as in WordSim-353's set1/set2)."""
+    return all(_number(f) is None for f in fields[:3]) and any(w in f.lower() for f in fields[:3] for w in HEADER_WORDS)
+
+
 def read_similarity_file(path: str | Path) -> list[tuple[str, str, float]]:
-    """``(word1, word2, score)`` triples; ``ValueError`` with the line number on a malformed line."""
+    """``(word1, word2, score)`` triples; ``ValueError`` with the line number on a malformed line: a
+    line without a header has exactly three fields; with one, as many fields as the header."""
     path = Path(path)
     pairs = []
-    column = 2
+    column, width = 2, 3
     lines = list(_lines(path))
     for position, (number, line) in enumerate(lines):
         fields = _fields(line)
-        if position == 0 and len(fields) >= 3 and _number(fields[2]) is None and len(lines) > 1:
+        if position == 0 and len(fields) >= 3 and _is_header(fields) and len(lines) > 1:
             following = _fields(lines[1][1])  # a header: the score is the next line's first number after the words
             column = next((i for i in range(2, len(following)) if _number(following[i]) is not None), 2)
+            width = len(fields)
             continue
-        score = _number(fields[column]) if len(fields) > column else None
+        score = _number(fields[column]) if len(fields) == width else None
         if score is None:
-            raise ValueError(f"{path}:{number}: expected 'word1 word2 score', got {line[:80]!r}")
+            raise ValueError(
+                f"{path}:{number}: expected {repr('word1 word2 score') if width == 3 else f'{width} fields as the header'}"
+                f", got {line[:80]!r}"
+            )
         pairs.append((fields[0], fields[1], score))
     if not pairs:
         raise ValueError(f"{path}: no word pairs found")

@@ -289,6 +289,12 @@ class Res2Vec:
         stage("vocabulary")
         V = len(encoded.vocab)
         self._check_vocabulary(V)
+        rule = AUTO_RULE if self.dim == "auto" else self.dim
+        if rule == "pip" and encoded.n_docs < 2:
+            raise ValueError(
+                f"the PIP rule (--dim {self.dim}) reads its noise level from two halves of the documents, and this "
+                f"corpus has {encoded.n_docs} document: give --dim N, or split the text into documents (one per line)"
+            )
         # two halves of the documents, counted apart (exact: their sum is the whole corpus's count),
         # so the PIP rule can read the noise from their difference at no extra counting cost
         docs = encoded.documents()  # a stream: the first half of the documents, then the rest

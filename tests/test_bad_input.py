@@ -189,3 +189,69 @@ def test_plain_options_are_named_as_flags_too(tmp_path, capsys, lee_stats_file):
         r"--dim must be an integer in \[1, V = 1200\], got 99999",
         [out],
     )
+
+
+def test_json_that_is_not_a_tokenizer_says_so(tmp_path, capsys):
+    (tmp_path / "t.json").write_text('{"vocab": {"a": 0}}')
+    out = tmp_path / "o.npz"
+    argv = ["stats", "builtin:lee", "-o", str(out), "--tokenizer", str(tmp_path / "t.json")]
+    fails(main, argv, capsys, "is JSON but not a tokenizers tokenizer.json .*tokenizer.save", [out])
+
+
+def test_a_tokenizer_directory_is_read_or_named(tmp_path, capsys, lee_docs):
+    from mobius_init.tokenization import train_bpe
+
+    folder = tmp_path / "hf-tokenizer"
+    folder.mkdir()
+    out = tmp_path / "o.npz"
+    fails(
+        main, ["stats", "builtin:lee", "-o", str(out), "--tokenizer", str(folder)], capsys, "no such file in it", [out]
+    )
+    train_bpe(lee_docs, 300).save(str(folder / "tokenizer.json"))  # what save_pretrained writes for a fast tokenizer
+    assert main(["stats", "builtin:lee", "-o", str(out), "--tokenizer", str(folder), "--quiet"]) == 0
+    assert CorpusStats.load(out).vocab_size == 300
+
+
+def test_a_line_starting_with_doc_is_text_unless_it_is_a_tag(tmp_path):
+    from mobius_init.corpus import read_corpus
+
+    (tmp_path / "one.txt").write_text('<doc id="1"> some words of the only document\n')
+    assert list(read_corpus(tmp_path / "one.txt")) == ['<doc id="1"> some words of the only document']
+    (tmp_path / "wiki.txt").write_text('<doc id="1" title="A">\nA\n\nfirst text\n</doc>\n')
+    assert list(read_corpus(tmp_path / "wiki.txt")) == ["A first text"]
+
+
+@pytest.mark.parametrize(
+    "command, argv, expected",
+    [
+        (
+            res2vec_main,
+            ["build", "builtin:lee", "--dim", "abc", "-o", "OUT"],
+            "argument --dim: expected an integer or one of auto, pip, resonance, got 'abc'",
+        ),
+        (
+            main,
+            ["init", "STATS", "--dim", "8", "--scale", "big", "-o", "OUT"],
+            "argument --scale: expected match or a positive number",
+        ),
+    ],
+)
+def test_option_values_name_their_flag(tmp_path, capsys, lee_stats_file, command, argv, expected):
+    argv = [str(lee_stats_file) if a == "STATS" else str(tmp_path / "o") if a == "OUT" else a for a in argv]
+    with pytest.raises(SystemExit) as exit_status:  # argparse's own error: usage, then one line
+        command(argv)
+    assert exit_status.value.code == 2
+    assert expected in capsys.readouterr().err.strip().splitlines()[-1]
+    assert not (tmp_path / "o").exists()
+
+
+def test_pip_on_one_document_is_refused(tmp_path, capsys, lee_docs):
+    one = tmp_path / "one.txt"
+    one.write_text(" ".join(lee_docs) + "\n")
+    fails(
+        res2vec_main,
+        ["build", str(one), "-o", str(tmp_path / "m"), "--no-eval", "--quiet"],
+        capsys,
+        "reads its noise level from two halves of the documents, and this corpus has 1 document",
+        [tmp_path / "m"],
+    )

@@ -232,6 +232,14 @@ def test_benchmark_files_with_malformed_lines(tmp_path, lee_model):
     bad.write_text("a b notanumber\n")
     with pytest.raises(ValueError, match=r"sim.txt:1:"):
         evaluate_similarity(lee_model.wv, bad)
+    bad.write_text("cat dog x\ncar auto 8.5\n")  # a malformed first line is not taken for a header
+    with pytest.raises(ValueError, match=r"sim.txt:1: expected 'word1 word2 score'"):
+        read_similarity_file(bad)
+    bad.write_text("car auto 8.5\ncat dog 7.0 3\n")  # four fields where three are expected
+    with pytest.raises(ValueError, match=r"sim.txt:2: expected 'word1 word2 score'"):
+        read_similarity_file(bad)
+    bad.write_text("Word 1,Word 2,Human (mean)\ncar,auto,8.5\n")  # a real header is still read
+    assert read_similarity_file(bad) == [("car", "auto", 8.5)]
     analogies = tmp_path / "q.txt"
     analogies.write_text(": capitals\nathens greece oslo norway\nathens greece oslo\n")
     with pytest.raises(ValueError, match=r"q.txt:3: expected four words"):

@@ -3,9 +3,8 @@ word encoder is equal to, accept users' own tokenizers, and encode documents in 
 
 from __future__ import annotations
 
-import json
-
 import itertools
+import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import __version__
 from .embeddings import CONTROLS, DEFAULT_METHOD, METHODS
-from .experiments.compare import DEMO, CompareConfig
+from .experiments.compare import DEMO, DEMO_NOTE, CompareConfig
 from .experiments.horizons import HorizonsConfig
 from .experiments.verify_mobius import VerifyConfig
 from .experiments.verify_res2vec import Res2VecVerifyConfig
@@ -102,6 +102,8 @@ def _compare(args: argparse.Namespace) -> None:
     print(Path(args.output, "results.md").read_text())
     for name in ("results.json", "results.md", "loss.png", "k0_cosine.png", "logs/"):
         print(f"wrote {Path(args.output, name)}")
+    if args.note:
+        print(args.note)
 
 
 HORIZON_EXCLUDE = RUN_FIELDS + ("train.steps", "train.schedule")
@@ -143,7 +145,9 @@ def _verify_what(args: argparse.Namespace) -> None:
     )
 
 
-def _add_compare(sub: argparse._SubParsersAction, name: str, defaults: CompareConfig, output: str, **kw: str) -> None:
+def _add_compare(
+    sub: argparse._SubParsersAction, name: str, defaults: CompareConfig, output: str, note: str = "", **kw: str
+) -> None:
     p = sub.add_parser(name, formatter_class=HelpFormatter, parents=[COMMON], **kw)
     add_config_options(p, defaults, exclude=RUN_FIELDS)
     p.add_argument("-o", "--output", default=output, help=f"output directory (default: {output})")
@@ -152,7 +156,7 @@ def _add_compare(sub: argparse._SubParsersAction, name: str, defaults: CompareCo
         action="store_true",
         help="keep the finished runs in the output directory and continue an interrupted one from its checkpoint",
     )
-    p.set_defaults(func=_compare, defaults=defaults)
+    p.set_defaults(func=_compare, defaults=defaults, note=note)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -210,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         DEMO,
         "mobius-demo",
+        DEMO_NOTE,
         help="the comparison, small, on the built-in corpus (about 30 s on 2 CPU cores)",
         description="mobius-init compare on builtin:lee with small settings; prints the table and where the files "
         "are. Every option of 'compare' can be changed.",

@@ -88,3 +88,11 @@ def test_init_command(tmp_path, capsys, lee_docs):
     assert saved["embeddings"].shape == (300, 16) and saved["tokens"][0] == "the"
     assert main(["init", str(stats_path), "--dim", "301", "-o", str(out)]) == 2
     assert "dim must be an integer in [1, V = 300]" in capsys.readouterr().err
+
+
+def test_demo_shows_the_recommended_init_with_its_controls_and_says_what_it_cannot_show(tmp_path, capsys):
+    assert main(["demo", "--steps", "10", "--eval-every", "5", "--seeds", "1", "--quiet", "-o", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    for init in ("| random |", "| random+unigram |", "| ppmi_svd+unigram |", "| ppmi_svd:shuffled+unigram |"):
+        assert init in printed
+    assert "smoke test" in printed and "cannot rank inits" in printed

@@ -1,38 +1,35 @@
 """mobius-init: corpus statistics -> embeddings and analytic weight initializations, measured.
 
 Pipeline: ``encode_corpus`` (text -> ids) -> ``CorpusStats`` (co-occurrence counts, derived matrices)
--> ``analytic_embeddings`` -> ``apply_embeddings_`` into a model -> ``train`` with monitors.
+-> ``initialize_`` (the recommended init: ``analytic_embeddings`` + the log-unigram prior) -> ``train``
+with monitors. The MobiusKernel helpers live in :mod:`mobius_init.kernel`.
 """
+
+from importlib.metadata import PackageNotFoundError, version
 
 from .cooccurrence import count_cooccurrence
 from .corpus import read_corpus
-from .embeddings import analytic_embeddings
+from .embeddings import analytic_embeddings, unigram_log_probs
 from .encoding import Encoded, encode_corpus
-from .kernel import (
-    circulant_embeddings,
-    circulant_score,
-    derive_k0,
-    embeddings_from_w,
-    empirical_kernel,
-    reconstruct_w,
-    reconstruct_w_row,
-)
 from .minigpt import MiniGPT, MiniGPTConfig
 from .monitors import ConvergenceMonitor, K0CosineMonitor
 from .settings import CorpusConfig
 from .stats import CorpusStats
 from .training import Callback, TrainConfig, TrainingDiverged, train
 from .vocab import Vocabulary
-from .weights import apply_embeddings_
+from .weights import apply_embeddings_, initialize_, set_output_bias_, set_output_prior_
 
-__version__ = "0.2.0"
+try:
+    __version__ = version("mobius-init")
+except PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "Callback",
+    "ConvergenceMonitor",
     "CorpusConfig",
     "CorpusStats",
     "Encoded",
-    "ConvergenceMonitor",
     "K0CosineMonitor",
     "MiniGPT",
     "MiniGPTConfig",
@@ -41,15 +38,12 @@ __all__ = [
     "Vocabulary",
     "analytic_embeddings",
     "apply_embeddings_",
-    "circulant_embeddings",
-    "circulant_score",
     "count_cooccurrence",
-    "derive_k0",
-    "embeddings_from_w",
-    "empirical_kernel",
     "encode_corpus",
+    "initialize_",
     "read_corpus",
-    "reconstruct_w",
-    "reconstruct_w_row",
+    "set_output_bias_",
+    "set_output_prior_",
     "train",
+    "unigram_log_probs",
 ]

@@ -189,7 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("stats", help="statistics .npz")
     p.add_argument("--dim", type=int, required=True, help="embedding dimension")
     p.add_argument(
-        "--method", choices=METHODS, default=DEFAULT_METHOD, help=f"how the embedding is computed (default: {DEFAULT_METHOD})"
+        "--method",
+        choices=METHODS,
+        default=DEFAULT_METHOD,
+        help=f"how the embedding is computed (default: {DEFAULT_METHOD})",
     )
     p.add_argument("--control", choices=CONTROLS, default=None, help="write a control of the init instead")
     p.add_argument(

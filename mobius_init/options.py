@@ -91,7 +91,11 @@ def add_config_options(parser: argparse.ArgumentParser, config: Any, *, exclude:
         section = type(owner).__doc__.strip().splitlines()[0].rstrip(".") if "." in dotted else None
         target = parser if section is None else groups.setdefault(section, parser.add_argument_group(section))
         default = getattr(owner, f.name)
-        kwargs: dict[str, Any] = {"dest": f.name, "default": default, "help": _help(f.metadata.get("help", ""), default)}
+        kwargs: dict[str, Any] = {
+            "dest": f.name,
+            "default": default,
+            "help": _help(f.metadata.get("help", ""), default),
+        }
         if hint is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
         else:

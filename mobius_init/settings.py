@@ -91,7 +91,8 @@ class CorpusConfig:
                 raise InvalidSetting(
                     "tokenizer",
                     f"is {self.tokenizer!r}: choose word or bpe (lowercase), or give the path of a tokenizer.json "
-                    "file or of a directory holding one (no such file" + (" in it)" if Path(self.tokenizer).is_dir() else ")"),
+                    "file or of a directory holding one (no such file"
+                    + (" in it)" if Path(self.tokenizer).is_dir() else ")"),
                 )
         if self.tokenizer == "bpe" and self.vocab_size is None:
             raise InvalidSetting("vocab_size", "is required with the bpe tokenizer (the number of ids to train)")

@@ -3,7 +3,11 @@ Face model with ``get_input_embeddings()`` / ``get_output_embeddings()``, and an
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
+
+from .embeddings import DEFAULT_METHOD, analytic_embeddings, unigram_log_probs
 
 
 def input_embedding_parameter(target: torch.nn.Module | torch.nn.Parameter) -> torch.nn.Parameter:
@@ -120,3 +124,37 @@ def set_output_prior_(model: torch.nn.Module, log_probs: torch.Tensor, *, column
         norm.weight[j] = 0.0
         norm.bias[j] = beta
     return {"column": j, "beta": beta}
+
+
+def initialize_(
+    model: torch.nn.Module,
+    stats: Any,
+    *,
+    method: str = DEFAULT_METHOD,
+    unigram_prior: str | None = "auto",
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The recommended init in one call, in place: ``method`` embeddings (:func:`analytic_embeddings`,
+    scaled to the random init's RMS) into the tied embedding of a MiniGPT or a Hugging Face model, and
+    the logits started at the log-unigram distribution of ``stats``. ``unigram_prior``: ``"bias"`` (an
+    output bias, :func:`set_output_bias_`: what the measurements used; MiniGPT checkpoints keep it),
+    ``"reserved"`` (:func:`set_output_prior_`: survives ``save_pretrained``), ``"auto"`` (bias for
+    MiniGPT, reserved for Hugging Face models) or None. Returns what it did."""
+    if unigram_prior not in (None, "auto", "bias", "reserved"):
+        raise ValueError(f"unigram_prior must be 'auto', 'bias', 'reserved' or None, got {unigram_prior!r}")
+    weight = input_embedding_parameter(model)
+    E = analytic_embeddings(stats, weight.shape[1], method, seed=seed)
+    apply_embeddings_(model, E)
+    E = torch.as_tensor(E)
+    done: dict[str, Any] = {"method": method, "shape": tuple(E.shape), "rms": float(E.double().pow(2).mean().sqrt())}
+    done["prior"] = None
+    if unigram_prior == "auto":
+        unigram_prior = "reserved" if hasattr(getattr(model, "config", None), "model_type") else "bias"
+    if unigram_prior is not None:
+        log_probs = torch.from_numpy(unigram_log_probs(stats.vocab.counts))
+        if unigram_prior == "bias":
+            set_output_bias_(model, log_probs)
+        else:
+            done.update(set_output_prior_(model, log_probs))
+        done["prior"] = unigram_prior
+    return done

@@ -335,3 +335,28 @@ def test_a_setting_added_later_matches_its_default_on_resume(tmp_path):
         refuse_changed_settings(
             tmp_path, saved, {"model": {"n_embd": 16, "tie_embeddings": False}, "train": {"lr": 1e-3}}
         )
+
+
+def test_initialize_is_the_recommended_init_in_one_call(data, tmp_path):
+    import mobius_init
+    from mobius_init import initialize_
+    from mobius_init.embeddings import analytic_embeddings
+
+    stats, train_ids, _ = data
+    model = tiny_model(stats.vocab_size)
+    done = initialize_(model, stats)
+    assert done["method"] == "ppmi_svd" and done["prior"] == "bias" and done["shape"] == (stats.vocab_size, 16)
+    assert torch.equal(model.tok_emb.weight.detach(), analytic_embeddings(stats, 16, "ppmi_svd").float())
+    assert model.lm_head.bias is not None and model.lm_head.weight is model.tok_emb.weight
+    assert "initialize_" in mobius_init.__all__ and "derive_k0" not in mobius_init.__all__
+    from importlib.metadata import version
+
+    assert mobius_init.__version__ == version("mobius-init")
+    pytest.importorskip("transformers")
+    from mobius_init.integrations.hf import gpt2_model
+
+    gpt2 = gpt2_model(MiniGPTConfig(vocab_size=stats.vocab_size, n_layer=1, n_head=2, n_embd=16, block_size=16))
+    done = initialize_(gpt2, stats)
+    assert done["prior"] == "reserved" and done["column"] == 15 and gpt2.lm_head.bias is None
+    with pytest.raises(ValueError, match="unigram_prior must be"):
+        initialize_(gpt2, stats, unigram_prior="yes")

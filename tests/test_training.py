@@ -345,7 +345,9 @@ def test_small_models_train_on_one_thread_and_the_setting_is_restored(data):
     train(MiniGPT(small_config(stats.vocab_size)), train_ids, val_ids, config, callbacks=[Threads()])
     assert seen == [1, 1] and torch.get_num_threads() == before
     seen.clear()
-    train(MiniGPT(small_config(stats.vocab_size)), train_ids, val_ids, replace(config, threads=2), callbacks=[Threads()])
+    train(
+        MiniGPT(small_config(stats.vocab_size)), train_ids, val_ids, replace(config, threads=2), callbacks=[Threads()]
+    )
     assert seen == [2, 2] and torch.get_num_threads() == before
     with pytest.raises(ValueError, match="threads must be a positive integer"):
         TrainConfig(threads=0)

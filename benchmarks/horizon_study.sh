@@ -2,7 +2,7 @@
 # The init-horizons study (issue 19), stage by stage, each resumable: rerun this script after an
 # interruption and finished trunks and branches are kept. Outputs in runs/ (not committed); the
 # small results are copied to docs/results/horizons/ by hand after each stage.
-#   bash benchmarks/horizon_study.sh [sweep|study|width|ablations|all]   (OMP_NUM_THREADS=1: one core per process)
+#   bash benchmarks/horizon_study.sh [sweep|refine|study|width|ablations|all]   (OMP_NUM_THREADS=1: one core per process)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CORPUS=${CORPUS:-../shared/data/corpus/enwiki-*.txt.xz}
@@ -24,11 +24,22 @@ sweep() {  # the baseline's learning rate and embedding multiplier, and the anal
   mobius-init horizons "${COMMON[@]}" "${SWEEP[@]}" --embedding-lr-mults 1,10
 }
 
-best() {  # the random arm with the lowest final loss in the sweep: "LR MULT"
+refine() {  # the sweep's best random arm sat at the grid's corner (lowest lr, largest multiplier): one step past it
+  shared_data runs/horizons-refine
+  mkdir -p runs/horizons-refine/runs  # the corner arm itself is reused, not retrained
+  cp -n runs/horizons-sweep/runs/random_lr0.001_emb10_seed0*.json runs/horizons-refine/runs/
+  local one=(--n-embd 128 --inits random --horizons "$SWEEP_HORIZON" --seeds 1 -o runs/horizons-refine)
+  mobius-init horizons "${COMMON[@]}" "${one[@]}" --lrs 5e-4 --embedding-lr-mults 10,30 &
+  mobius-init horizons "${COMMON[@]}" "${one[@]}" --lrs 1e-3 --embedding-lr-mults 30
+  wait
+  mobius-init horizons "${COMMON[@]}" "${one[@]}" --lrs 5e-4,1e-3 --embedding-lr-mults 10,30
+}
+
+best() {  # the random arm with the lowest final loss in the sweep and its refinement: "LR MULT"
   python - <<'PY'
 import json
-s = json.load(open("runs/horizons-sweep/results.json"))["summary"]
-rows = [e for e in s.values() if e["init"] == "random"]
+rows = [e for d in ("runs/horizons-sweep", "runs/horizons-refine")
+        for e in json.load(open(f"{d}/results.json"))["summary"].values() if e["init"] == "random"]
 b = min(rows, key=lambda e: next(iter(e["horizons"].values()))["final_val_loss"][0])
 print(b["lr"], b["embedding_lr_mult"])
 PY
@@ -75,9 +86,10 @@ ablations() {  # at the sweep's horizon and best setting: the embedding frozen; 
 
 case $stage in
   sweep) sweep ;;
+  refine) refine ;;
   study) study ;;
   width) width ;;
   ablations) ablations ;;
-  all) sweep; study; width & ablations; wait ;;
-  *) echo "usage: $0 [sweep|study|width|ablations|all]" >&2; exit 2 ;;
+  all) sweep; refine; study; width & ablations; wait ;;
+  *) echo "usage: $0 [sweep|refine|study|width|ablations|all]" >&2; exit 2 ;;
 esac

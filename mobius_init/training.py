@@ -172,6 +172,11 @@ def lr_multiplier(config: TrainConfig, completed: int) -> float:
     return config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
 
+def learning_rates(config: TrainConfig) -> np.ndarray:
+    """The learning rate of every update of a run (length ``config.steps``): the schedule, in advance."""
+    return np.array([config.lr * lr_multiplier(config, i) for i in range(config.steps)])
+
+
 class Callback:
     """Hooks :func:`train` calls; subclass and override any of them. ``metrics`` is the dict of the
     current step (``step``, ``train_loss``, and ``val_loss`` at evaluations); keys a callback adds

@@ -175,6 +175,7 @@ class ConvergenceMonitor(Monitor):
         diagnostics: tuple[str, ...] = DEFAULT_DIAGNOSTICS,
         *,
         total_steps: int | None = None,
+        schedule: Any = None,
         window: int = 50,
         seed: int = 0,
     ) -> None:
@@ -182,6 +183,7 @@ class ConvergenceMonitor(Monitor):
         if unknown:
             raise ValueError(f"unknown diagnostic(s) {sorted(unknown)}; choose from {', '.join(CANDIDATES)}")
         self.diagnostics, self.total_steps, self.window = tuple(diagnostics), total_steps, window
+        self.schedule = None if schedule is None else np.asarray(schedule, dtype=np.float64)
         self.setup_seconds = 0.0
         super().__init__(every, seed)
 
@@ -232,7 +234,33 @@ class ConvergenceMonitor(Monitor):
         report = super().check(model_or_E, step)
         if self.total_steps:
             report["control_step_fraction"] = step / self.total_steps
+        if self.schedule is not None:
+            report.update(self.forecast())
         return report
+
+    def forecast(self) -> dict[str, float]:
+        """With ``schedule`` (every update's learning rate, e.g. :func:`mobius_init.training.learning_rates`):
+        Tissue et al.'s law fitted to the training losses so far (means over at most 50 equal spans of
+        steps), extrapolated to the schedule's end (:mod:`mobius_init.forecast`). Measured to fail as a
+        forecast on the BPE runs (README); reported, not a default. NaN before 4 spans are observed."""
+        from .forecast import forecast_final_loss
+
+        nan = float("nan")
+        steps, losses = np.asarray(self.loss_steps), np.asarray(self.losses)
+        keep = (steps >= 1) & (steps <= len(self.schedule))
+        steps, losses = steps[keep], losses[keep]
+        spans = np.array_split(np.arange(len(steps)), min(50, len(steps))) if len(steps) else []
+        if len(spans) < 4:
+            return {"forecast_final": nan, "forecast_remaining": nan, "forecast_low": nan, "forecast_high": nan}
+        fc = forecast_final_loss(
+            [int(steps[s[-1]]) for s in spans], [float(losses[s].mean()) for s in spans], self.schedule
+        )
+        return {
+            "forecast_final": fc.final,
+            "forecast_remaining": fc.remaining,
+            "forecast_low": fc.interval[0],
+            "forecast_high": fc.interval[1],
+        }
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "loss_steps": self.loss_steps, "losses": self.losses}

@@ -1,0 +1,64 @@
+"""The schedule-aware loss law: its areas on schedules with known values, and a forecast that recovers
+a curve drawn from the law itself."""
+
+import numpy as np
+import pytest
+
+from mobius_init import TrainConfig
+from mobius_init.forecast import annealing_areas, annealing_law, forecast_final_loss, power_law_forecast
+from mobius_init.training import learning_rates
+
+
+def test_areas_of_constant_step_and_warmup_schedules():
+    S1, S2 = annealing_areas([2.0] * 5)
+    assert S1.tolist() == [1, 2, 3, 4, 5] and S2.tolist() == [0] * 5  # rates are taken relative to the peak
+    S1, S2 = annealing_areas([1.0, 1.0, 0.5, 0.5], decay=0.5)
+    assert S1.tolist() == [1, 2, 2.5, 3]
+    assert S2.tolist() == pytest.approx([0, 0, 0.5, 0.75])  # the momentum of one drop decays by half per update
+    S1, S2 = annealing_areas([0.25, 0.5, 1.0, 1.0])
+    assert S2.tolist() == [0, 0, 0, 0]  # a warmup adds no (negative) annealing area
+    with pytest.raises(ValueError, match="positive peak"):
+        annealing_areas([0.0, 0.0])
+
+
+def test_forecast_recovers_a_curve_drawn_from_the_law():
+    config = TrainConfig(steps=2000, lr=2e-3, warmup_steps=40, min_lr_ratio=0.0, device="cpu")
+    rates = learning_rates(config)
+    assert rates[39] == pytest.approx(2e-3) and rates[-1] == pytest.approx(0.0, abs=1e-9)
+    S1, S2 = annealing_areas(rates)
+    truth = (3.5, 6.0, 0.45, 2e-3)
+    curve = annealing_law(truth, S1, S2)
+    steps = np.arange(100, 1001, 100)  # half the run observed
+    fc = forecast_final_loss(steps, curve[steps - 1], rates)
+    assert fc.final == pytest.approx(curve[-1], abs=0.01)
+    assert fc.remaining == pytest.approx(curve[-1] - curve[999], abs=0.01) and fc.remaining < 0
+    assert fc.interval[0] <= fc.final <= fc.interval[1]
+    blind = power_law_forecast(steps, curve[steps - 1], 2000)
+    assert abs(blind - curve[-1]) > abs(fc.final - curve[-1])  # the annealing is what the blind law misses
+    with pytest.raises(ValueError, match="at least 4"):
+        forecast_final_loss(steps[:3], curve[steps[:3] - 1], rates)
+
+
+def test_convergence_monitor_reports_the_forecast_when_given_the_schedule(lee_docs):
+    import torch
+
+    from mobius_init import ConvergenceMonitor, CorpusStats, MiniGPT, MiniGPTConfig, train
+
+    stats = CorpusStats.from_corpus(lee_docs, vocab_size=300)
+    ids = np.concatenate(list(stats.encode(lee_docs)))
+    config = TrainConfig(steps=30, eval_every=10, lr=3e-3, progress=False, device="cpu")
+    monitor = ConvergenceMonitor(every=10, total_steps=30, schedule=learning_rates(config))
+    torch.manual_seed(0)
+    train(
+        MiniGPT(MiniGPTConfig(vocab_size=300, n_embd=16, block_size=16)),
+        ids[:-2000],
+        ids[-2000:],
+        config,
+        callbacks=[monitor],
+    )
+    assert np.isnan(monitor.history[0]["forecast_final"])  # nothing observed at step 0
+    last = monitor.history[-1]
+    assert (
+        np.isfinite(last["forecast_final"]) and last["forecast_low"] <= last["forecast_final"] <= last["forecast_high"]
+    )
+    assert "forecast_final" not in ConvergenceMonitor(every=10).check(torch.zeros(5, 4), 0)

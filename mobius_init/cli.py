@@ -141,7 +141,7 @@ def _verify(args: argparse.Namespace) -> None:
 def _verify_what(args: argparse.Namespace) -> None:
     raise ValueError(
         "say which report to verify: mobius-init verify mobius | word2vec | res2vec "
-        "(mobius is the MobiusKernel report, what a bare 'verify' ran before)"
+        "(mobius: the MobiusKernel report; word2vec: the closed-form word2vec theory; res2vec: the Res2Vec release)"
     )
 
 

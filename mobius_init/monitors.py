@@ -20,11 +20,11 @@ import torch
 from . import convergence
 from .embeddings import random_control, rms
 from .kernel import derive_k0_variants, guarded_fft2, kernel_quantities
+from .spectral import DENSE_WARN_BYTES
 from .stats import CorpusStats
 from .training import Callback
 from .weights import input_embedding_parameter
 
-DENSE_WARN_BYTES = 2 * 2**30  # a dense N x N path larger than this warns with its size
 
 
 class Monitor(Callback):
@@ -109,7 +109,7 @@ class K0CosineMonitor(Monitor):
     k0) for both derivations, ``circulant_score(K)``, ``cos_W_I`` = cos(W, I) (Frobenius) and
     ``offdiag_energy`` = share of ||W||² off the diagonal (:func:`kernel.kernel_quantities`). The derived
     k0 and ``FFT2(D)`` are computed once. ``top_n=None`` uses every id, with dense V x V arrays (a
-    warning gives their size when they exceed 2 GiB).
+    warning gives their size above ``spectral.DENSE_WARN_BYTES``).
     """
 
     def __init__(

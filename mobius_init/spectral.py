@@ -176,7 +176,7 @@ def randomized_svd(
 
 
 DENSE_FRACTION = 0.3  # k + oversampling beyond this share of the smaller side: the dense path is faster
-DENSE_WARN_BYTES = 2**30
+DENSE_WARN_BYTES = 2**30  # a dense path larger than this warns with its size (solvers and monitors alike)
 
 
 def _dense_warning(shape: tuple[int, int], what: str) -> None:

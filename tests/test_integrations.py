@@ -96,3 +96,8 @@ def test_lightning_reports_reach_the_logger(data, tmp_path):
     header = metrics.splitlines()[0].split(",")
     assert "monitor/k0_cos_eigh" in header and "monitor/control_random_k0_cos_eigh" in header
     assert [h["step"] for h in monitor.history] == [0, 2, 4]
+    callback = trainer.callbacks[[type(c) for c in trainer.callbacks].index(MonitorCallback)]
+    restored = MonitorCallback(K0CosineMonitor(stats, every=2, top_n=64))
+    restored.load_state_dict(callback.state_dict())  # what a Lightning checkpoint carries
+    restored.on_train_start(trainer, None)  # a resumed fit keeps the history and controls
+    assert restored.monitor.history == monitor.history and restored.monitor.controls == monitor.controls

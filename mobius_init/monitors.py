@@ -26,7 +26,6 @@ from .training import Callback
 from .weights import input_embedding_parameter
 
 
-
 class Monitor(Callback):
     """Every ``every`` steps, :meth:`measure` the model's tied embedding and report it with the same
     quantities for two controls: ``control_initial_*`` (the embedding when training started) and

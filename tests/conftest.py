@@ -80,3 +80,15 @@ def run_example(monkeypatch, capsys):
         return capsys.readouterr().out
 
     return run
+
+
+@pytest.fixture(scope="module")
+def data(lee_docs):
+    """A language-modelling split of the Lee corpus: (statistics of the first 270 documents, their ids,
+    the ids of the rest)."""
+    from mobius_init import CorpusStats
+
+    stats = CorpusStats.from_corpus(lee_docs[:270], vocab_size=300)
+    train_ids = np.concatenate(list(stats.encode(lee_docs[:270])))
+    val_ids = np.concatenate(list(stats.encode(lee_docs[270:])))
+    return stats, train_ids, val_ids

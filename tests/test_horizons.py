@@ -2,25 +2,18 @@
 steps-saved arithmetic of the horizon study."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
-from mobius_init import CorpusStats, MiniGPT, MiniGPTConfig, TrainConfig, train
+from mobius_init import MiniGPT, MiniGPTConfig, TrainConfig, train
 from mobius_init.cli import main
 from mobius_init.experiments.horizons import HorizonsConfig, run_horizons
 from mobius_init.settings import InvalidSetting
 from mobius_init.significance import fit_saving, steps_to_reach
 from mobius_init.training import kept_state_path, lr_multiplier, parameter_groups
-
-
-@pytest.fixture(scope="module")
-def data(lee_docs):
-    stats = CorpusStats.from_corpus(lee_docs[:270], vocab_size=300)
-    train_ids = np.concatenate(list(stats.encode(lee_docs[:270])))
-    val_ids = np.concatenate(list(stats.encode(lee_docs[270:])))
-    return stats, train_ids, val_ids
 
 
 def tiny_model(V, seed=0):
@@ -128,18 +121,7 @@ def test_branch_off_a_constant_trunk_equals_the_straight_run(data, tmp_path):
     wsd run of T steps trained straight ends; and a branch interrupted mid-decay and resumed, too."""
     stats, train_ids, val_ids = data
     straight = train(tiny_model(stats.vocab_size), train_ids, val_ids, _wsd(30))
-    trunk = TrainConfig(
-        steps=24,
-        schedule="constant",
-        warmup_steps=4,
-        eval_every=5,
-        seed=2,
-        lr=3e-3,
-        progress=False,
-        device="cpu",
-        checkpoint_path=str(tmp_path / "trunk.pt"),
-        keep_states_at=(24,),
-    )
+    trunk = replace(_wsd(24), schedule="constant", checkpoint_path=str(tmp_path / "trunk.pt"), keep_states_at=(24,))
     train(tiny_model(stats.vocab_size), train_ids, val_ids, trunk)
     state = torch.load(kept_state_path(trunk.checkpoint_path, 24), weights_only=False)
     branch = _wsd(30, checkpoint_path=str(tmp_path / "branch.pt"), resume=True)

@@ -7,7 +7,6 @@ import torch
 
 from mobius_init import (
     Callback,
-    CorpusStats,
     K0CosineMonitor,
     MiniGPT,
     MiniGPTConfig,
@@ -18,14 +17,6 @@ from mobius_init import (
 from mobius_init.embeddings import analytic_embeddings
 from mobius_init.kernel import KERNEL_QUANTITIES
 from mobius_init.weights import apply_embeddings_
-
-
-@pytest.fixture(scope="module")
-def data(lee_docs):
-    stats = CorpusStats.from_corpus(lee_docs[:270], vocab_size=300)
-    train_ids = np.concatenate(list(stats.encode(lee_docs[:270])))
-    val_ids = np.concatenate(list(stats.encode(lee_docs[270:])))
-    return stats, train_ids, val_ids
 
 
 def small_config(V):

@@ -64,8 +64,8 @@ class InitSpec:
 
 
 @dataclass
-class CompareConfig:
-    """The comparison: which inits, how many seeds, the monitor and what is kept."""
+class ExperimentConfig:
+    """What every experiment shares: the corpus and its held-out split, the model, training, the inits."""
 
     corpus: str = setting(
         "builtin:lee",
@@ -80,7 +80,7 @@ class CompareConfig:
         flag="model",
     )
     model: MiniGPTConfig = setting(factory=MiniGPTConfig)
-    train: TrainConfig = setting(factory=lambda: TrainConfig(eval_every=50))
+    train: TrainConfig = setting(factory=TrainConfig)
     inits: tuple[str, ...] = setting(
         METHODS,
         "comma-separated inits, each METHOD[:CONTROL][+unigram|+prior]; random must be one of them (the reference)",
@@ -88,14 +88,11 @@ class CompareConfig:
     seeds: int = setting(3, "seeds per init (seed s gives every init the same data order and dropout)")
     val_fraction: float = setting(0.1, "share of the documents (the last ones) held out for validation")
     max_docs: int | None = setting(None, "read at most this many documents")
-    monitor_every: int = setting(250, "steps between k0-cosine monitor checks")
-    monitor_top_n: int | None = setting(1024, "monitor the N most frequent ids ('none': all; dense N x N arrays)")
-    snapshots: int = setting(0, "save the tied embedding at this many evenly spaced steps per run (snapshots/)")
     progress: bool = setting(True, "progress bars", cli=False)
 
     def __post_init__(self) -> None:
-        check_positive(self, "seeds", "monitor_every")
-        check_positive(self, "max_docs", "monitor_top_n", allow_none=True)
+        check_positive(self, "seeds")
+        check_positive(self, "max_docs", allow_none=True)
         try:
             specs = [InitSpec.parse(text) for text in self.inits]
         except ValueError as exc:
@@ -106,6 +103,21 @@ class CompareConfig:
             raise InvalidSetting("val_fraction", f"must lie in (0, 1), got {self.val_fraction}")
         if self.architecture not in ARCHITECTURES:
             raise InvalidSetting("architecture", f"must be one of {', '.join(ARCHITECTURES)}")
+
+
+@dataclass
+class CompareConfig(ExperimentConfig):
+    """The comparison: which inits, how many seeds, the monitor and what is kept."""
+
+    train: TrainConfig = setting(factory=lambda: TrainConfig(eval_every=50))
+    monitor_every: int = setting(250, "steps between k0-cosine monitor checks")
+    monitor_top_n: int | None = setting(1024, "monitor the N most frequent ids ('none': all; dense N x N arrays)")
+    snapshots: int = setting(0, "save the tied embedding at this many evenly spaced steps per run (snapshots/)")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_positive(self, "monitor_every")
+        check_positive(self, "monitor_top_n", allow_none=True)
         if self.snapshots < 0:
             raise InvalidSetting("snapshots", f"must be >= 0, got {self.snapshots}")
 

@@ -27,50 +27,38 @@ import numpy as np
 import torch
 
 from ..minigpt import MiniGPTConfig
-from ..settings import CorpusConfig, InvalidSetting, check_positive, setting
+from ..settings import InvalidSetting, setting
 from ..significance import fit_saving, mean_sd, paired_difference, steps_to_reach
 from ..training import TrainConfig, kept_state_path, train
-from .compare import ARCHITECTURES, InitSpec, build_model, initialise, load_or_prepare
+from .compare import ExperimentConfig, InitSpec, build_model, initialise, load_or_prepare
 from .data import output_folders, refuse_changed_settings, run_settings
 
 STUDY_INITS = ("random", "random+unigram", "ppmi_svd+unigram", "ppmi_svd:shuffled+unigram")
 
 
 @dataclass
-class HorizonsConfig:
+class HorizonsConfig(ExperimentConfig):
     """The horizon study: inits x learning rates x embedding multipliers x seeds, each at every horizon."""
 
-    corpus: str = setting(
-        "builtin:lee",
-        "corpus source: a file or directory (.gz/.bz2/.xz read directly), builtin:lee, or hf:NAME[/CONFIG][:SPLIT]",
-    )
-    data: CorpusConfig = setting(factory=lambda: CorpusConfig(vocab_size=1000))
-    architecture: str = setting(
-        "minigpt", "the model: minigpt, or gpt2 (needs the [hf] extra)", choices=ARCHITECTURES, flag="model"
-    )
-    model: MiniGPTConfig = setting(factory=MiniGPTConfig)
     train: TrainConfig = setting(factory=lambda: TrainConfig(schedule="wsd", min_lr_ratio=0.0, steps=1000))
     inits: tuple[str, ...] = setting(
-        STUDY_INITS, "comma-separated inits (METHOD[:CONTROL][+unigram|+prior]); random first"
+        STUDY_INITS,
+        "comma-separated inits, each METHOD[:CONTROL][+unigram|+prior]; random must be one of them (the reference)",
     )
+    seeds: int = setting(2, "seeds per arm, paired by seed (same data order and dropout)")
     horizons: tuple[int, ...] = setting((250, 500, 1000, 2000, 4000), "increasing training lengths in steps")
     lrs: tuple[float, ...] | None = setting(None, "learning rates to sweep (default: the one lr)")
     embedding_lr_mults: tuple[float, ...] | None = setting(
         None, "embedding learning-rate multipliers to sweep (default: the one embedding_lr_mult)"
     )
-    seeds: int = setting(2, "seeds per arm, paired by seed (same data order and dropout)")
     first_seed: int = setting(
         0, "the seeds run are first_seed ... first_seed + seeds - 1 (two processes can share one output directory)"
     )
-    val_fraction: float = setting(0.1, "share of the documents (the last ones) held out for validation")
-    max_docs: int | None = setting(None, "read at most this many documents")
-    progress: bool = setting(True, "progress bars", cli=False)
 
     def __post_init__(self) -> None:
-        check_positive(self, "seeds")
+        super().__post_init__()
         if self.first_seed < 0:
             raise InvalidSetting("first_seed", f"must be >= 0, got {self.first_seed}")
-        check_positive(self, "max_docs", allow_none=True)
         if self.train.schedule != "wsd":
             raise InvalidSetting("schedule", f"must be wsd for a horizon study, got {self.train.schedule!r}")
         if not self.horizons or any(b <= a for a, b in zip(self.horizons, self.horizons[1:], strict=False)):
@@ -80,19 +68,11 @@ class HorizonsConfig:
                 self.branch_config(horizon)
             except InvalidSetting as exc:
                 raise InvalidSetting("horizons", f"has {horizon}: {exc.problem}") from None
-        try:
-            specs = [InitSpec.parse(text) for text in self.inits]
-        except ValueError as exc:
-            raise InvalidSetting("inits", str(exc).replace("cannot read init", "has")) from None
-        if InitSpec("random") not in specs:
-            raise InvalidSetting("inits", "must include random, the reference every init is compared with")
         for name, values in (("lrs", self.lrs), ("embedding_lr_mults", self.embedding_lr_mults)):
             if values is not None and (
                 not values or any(not v >= 0 for v in values) or (name == "lrs" and 0 in values)
             ):
                 raise InvalidSetting(name, f"must be numbers > 0 (multipliers >= 0), got {values}")
-        if not 0 < self.val_fraction < 1:
-            raise InvalidSetting("val_fraction", f"must lie in (0, 1), got {self.val_fraction}")
 
     @property
     def warmup(self) -> int:

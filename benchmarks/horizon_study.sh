@@ -24,7 +24,7 @@ sweep() {  # the baseline's learning rate and embedding multiplier, and the anal
   mobius-init horizons "${COMMON[@]}" "${SWEEP[@]}" --embedding-lr-mults 1,10
 }
 
-refine() {  # the sweep's best random arm sat at the grid's corner (lowest lr, largest multiplier): one step past it
+refine() {  # the sweep's best random arm sat at the grid's corner (lowest lr, largest multiplier): steps past it
   shared_data runs/horizons-refine
   mkdir -p runs/horizons-refine/runs  # the corner arm itself is reused, not retrained
   cp -n runs/horizons-sweep/runs/random_lr0.001_emb10_seed0*.json runs/horizons-refine/runs/
@@ -32,7 +32,11 @@ refine() {  # the sweep's best random arm sat at the grid's corner (lowest lr, l
   mobius-init horizons "${COMMON[@]}" "${one[@]}" --lrs 5e-4 --embedding-lr-mults 10,30 &
   mobius-init horizons "${COMMON[@]}" "${one[@]}" --lrs 1e-3 --embedding-lr-mults 30
   wait
-  mobius-init horizons "${COMMON[@]}" "${one[@]}" --lrs 5e-4,1e-3 --embedding-lr-mults 10,30
+  # x30 beat x10 at both rates: one more step along the multiplier
+  mobius-init horizons "${COMMON[@]}" "${one[@]}" --lrs 5e-4 --embedding-lr-mults 100 &
+  mobius-init horizons "${COMMON[@]}" "${one[@]}" --lrs 1e-3 --embedding-lr-mults 100
+  wait
+  mobius-init horizons "${COMMON[@]}" "${one[@]}" --lrs 5e-4,1e-3 --embedding-lr-mults 10,30,100
 }
 
 best() {  # the random arm with the lowest final loss in the sweep and its refinement: "LR MULT"
@@ -41,7 +45,7 @@ import json
 rows = [e for d in ("runs/horizons-sweep", "runs/horizons-refine")
         for e in json.load(open(f"{d}/results.json"))["summary"].values() if e["init"] == "random"]
 b = min(rows, key=lambda e: next(iter(e["horizons"].values()))["final_val_loss"][0])
-print(b["lr"], b["embedding_lr_mult"])
+print(f'{b["lr"]:g} {b["embedding_lr_mult"]:g}')
 PY
 }
 
@@ -80,6 +84,8 @@ ablations() {  # at the sweep's horizon and best setting: the embedding frozen; 
   mobius-init horizons "${COMMON[@]}" "${one[@]}" --embedding-lr-mult "$MULT" --no-tie-embeddings \
     --inits random,random+unigram,ppmi_svd+unigram -o runs/horizons-untied
   shared_data runs/horizons-prior
+  mkdir -p runs/horizons-prior/runs  # random at this setting is the refinement's run: reused, not retrained
+  cp -n runs/horizons-refine/runs/random_lr"$LR"_emb"$MULT"_seed0*.json runs/horizons-prior/runs/ 2>/dev/null || true
   mobius-init horizons "${COMMON[@]}" "${one[@]}" --embedding-lr-mult "$MULT" --inits random,ppmi_svd+prior \
     -o runs/horizons-prior
 }

@@ -11,6 +11,7 @@ window (``linear`` weights, their "dyn"), context-distribution smoothing 0.75, e
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import time
 from pathlib import Path
@@ -70,6 +71,7 @@ class Res2Vec:
 
     def __init__(
         self,
+        *,
         dim: int | str = "auto",
         max_dim: int = 300,
         method: str = "ppmi_svd",
@@ -116,27 +118,9 @@ class Res2Vec:
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def get_params(self) -> dict[str, Any]:
-        """The constructor parameters (what ``results.json`` records as ``params``)."""
-        names = (
-            "dim",
-            "max_dim",
-            "method",
-            "window",
-            "weighting",
-            "min_count",
-            "vocab_size",
-            "normalize",
-            "cds",
-            "eig",
-            "context_vectors",
-            "n_iter",
-            "n_oversamples",
-            "metric",
-            "n_pairs",
-            "pair_vocab",
-            "seed",
-            "device",
-        )
+        """The constructor's parameters, read from its signature (scikit-learn's rule; ``progress``, which
+        changes no result, left out): what ``results.json`` records as ``params``."""
+        names = [n for n in inspect.signature(type(self).__init__).parameters if n not in ("self", "progress")]
         return {name: getattr(self, name) for name in names}
 
     def validate(self) -> None:

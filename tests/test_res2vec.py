@@ -338,7 +338,7 @@ def test_parameters_are_keyword_only_and_get_params_reads_the_signature():
     import inspect
 
     with pytest.raises(TypeError):
-        Res2Vec(300)  # noqa: the positional call a keyword-only estimator refuses
+        Res2Vec(300)  # the positional call a keyword-only estimator refuses
     params = Res2Vec(dim=50, seed=3).get_params()
     signature = [n for n in inspect.signature(Res2Vec.__init__).parameters if n not in ("self", "progress")]
     assert list(params) == signature and params["dim"] == 50 and params["seed"] == 3

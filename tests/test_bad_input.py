@@ -255,3 +255,14 @@ def test_pip_on_one_document_is_refused(tmp_path, capsys, lee_docs):
         "reads its noise level from two halves of the documents, and this corpus has 1 document",
         [tmp_path / "m"],
     )
+
+
+@pytest.mark.parametrize("report", ["word2vec", "res2vec"])
+def test_verify_needs_a_corpus_an_installed_package_does_not_ship(tmp_path, capsys, report):
+    fails(
+        main,
+        ["verify", report, "-o", str(tmp_path / "v")],
+        capsys,
+        "--corpus is required: .*--quick runs on builtin:lee",
+        seconds=5,
+    )

@@ -25,7 +25,7 @@ from ..settings import check_positive, setting
 from ..training import resolve_device
 from .claims import RELEASE_R, RELEASE_V, RES2VEC_CLAIMS, RES2VEC_METRICS, judged
 from .report import markdown
-from .verify_word2vec import DEFAULT_SHARD
+from .verify_word2vec import require
 
 GRID = (10, 25, 50, 100, 150, 200, 250, 300)
 
@@ -34,10 +34,8 @@ GRID = (10, 25, 50, 100, 150, 200, 250, 300)
 class Res2VecVerifyConfig:
     """verify res2vec: the release's claims."""
 
-    corpus: str = setting(DEFAULT_SHARD, "corpus of the dimension and resonance measurements (one shard)")
-    large_corpus: str = setting(
-        "../shared/data/corpus/enwiki-*.txt.xz", "corpus of the second speed ratio (the three shards)"
-    )
+    corpus: str | None = setting(None, "corpus of the dimension and resonance measurements (one shard); required")
+    large_corpus: str | None = setting(None, "corpus of the second speed ratio (e.g. the three shards); required")
     max_dim: int = setting(300, "size of the SVD")
     min_count: int = setting(5, "drop words seen fewer times (Res2Vec's and word2vec's default)")
     vocab_sizes: tuple[int, ...] = setting(
@@ -69,6 +67,7 @@ def timed(function: Any) -> tuple[Any, float]:
 
 
 def run_verify_res2vec(config: Res2VecVerifyConfig, out_dir: str | Path) -> dict[str, Any]:
+    require(config, "corpus", "large_corpus")
     from res2vec import Res2Vec, evaluate
     from res2vec.baselines import train_word2vec, word2vec_sentences
     from res2vec.evaluate import default_similarity_files, evaluate_similarity

@@ -27,23 +27,32 @@ from scipy.stats import spearmanr
 from ..embeddings import mstar_embeddings, ppmi_svd_embeddings, random_control
 from ..encoding import encode_corpus
 from ..qwem import QWEMRun, train_qwem
-from ..settings import check_positive, setting
+from ..settings import InvalidSetting, check_positive, setting
 from ..spectral import subspace_overlap
 from ..stats import CorpusStats
 from ..training import resolve_device
 from .claims import WORD2VEC_CLAIMS, judged
 from .report import markdown
 
-DEFAULT_SHARD = "../shared/data/corpus/enwiki-2015-wikiextractor-AA.txt.xz"
+CORPUS_NEEDED = (
+    "is required: the protocol needs Wikipedia-scale text (e.g. one shard, enwiki-2015-wikiextractor-AA.txt.xz; "
+    "an installed package ships none); --quick runs on builtin:lee"
+)
+
+
+def require(config: Any, *names: str) -> None:
+    """``InvalidSetting`` naming the first corpus setting left unset, before any work."""
+    for name in names:
+        if getattr(config, name) is None:
+            raise InvalidSetting(name, CORPUS_NEEDED)
 
 
 @dataclass
 class Word2VecVerifyConfig:
     """verify word2vec: the paper's protocol."""
 
-    corpus: str = setting(
-        DEFAULT_SHARD,
-        "corpus (a file, a directory or a glob: all three shards with '../shared/data/corpus/enwiki-*.txt.xz')",
+    corpus: str | None = setting(
+        None, "corpus: a file, a directory or a glob (one Wikipedia shard, or all three with a glob); required"
     )
     vocab_size: int = setting(10_000, "the most frequent words kept")
     min_doc_tokens: int = setting(500, "documents (articles) with fewer tokens are left out")
@@ -105,6 +114,7 @@ def mode_order(run: QWEMRun) -> float:
 
 
 def run_verify_word2vec(config: Word2VecVerifyConfig, out_dir: str | Path) -> dict[str, Any]:
+    require(config, "corpus")
     from res2vec.evaluate import (
         analogy_accuracy,
         default_analogy_file,

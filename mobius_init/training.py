@@ -123,10 +123,15 @@ class TrainConfig:
     def settings_that_differ(self, saved: dict[str, Any]) -> list[str]:
         """Names of the settings that change what is computed and differ from ``saved`` (an ``asdict``)."""
         mine = asdict(self)
+        local = set(RUN_LOCAL_FIELDS)
+        if (
+            self.schedule == saved.get("schedule") == "constant"
+            and self.warmup_steps == saved.get("warmup_steps")
+            and (self.warmup_steps is not None and self.steps >= saved.get("steps", 0))
+        ):
+            local.add("steps")  # a constant rate with a fixed warmup: a longer run continues a shorter one
         return sorted(
-            k
-            for k in mine
-            if k not in RUN_LOCAL_FIELDS and _comparable(saved.get(k, "<absent>")) != _comparable(mine[k])
+            k for k in mine if k not in local and _comparable(saved.get(k, "<absent>")) != _comparable(mine[k])
         )
 
 

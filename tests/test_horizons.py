@@ -229,6 +229,19 @@ def test_horizon_study_runs_resumes_and_refuses_changes(tmp_path, capsys):
     assert main(args + ["--resume", "--weight-decay", "0.1"]) == 2  # same arm names, other training
     assert "--weight-decay=0.01, now 0.1" in capsys.readouterr().err
 
+    # the reference reaches further: its trunks are extended, nothing else is retrained
+    assert main(args + ["--resume", "--reference-horizons", "80"]) == 0
+    runs = tmp_path / "runs"
+    assert all((runs / name).stat().st_mtime_ns == t for name, t in stamp.items() if name.startswith("random+"))
+    extended = json.loads((runs / "random_lr0.0003_emb1_seed1_T80.json").read_text())["result"]
+    straight = tmp_path / "straight"
+    one_arm = args[:-4] + ["--inits", "random", "--horizons", "20,40,80", "-o", str(straight)]
+    assert main(one_arm) == 0
+    fresh = json.loads((straight / "runs" / "random_lr0.0003_emb1_seed1_T80.json").read_text())["result"]
+    assert extended["final_val_loss"] == fresh["final_val_loss"]  # an extended trunk is the longer trunk
+    summary = json.loads((tmp_path / "results.json").read_text())["summary"]
+    assert "80" in summary["random|0.0003|1"]["horizons"] and "80" not in summary["random+unigram|0.0003|1"]["horizons"]
+
 
 @pytest.mark.parametrize(
     "argv, match",

@@ -54,6 +54,11 @@ class HorizonsConfig(ExperimentConfig):
     first_seed: int = setting(
         0, "the seeds run are first_seed ... first_seed + seeds - 1 (two processes can share one output directory)"
     )
+    reference_horizons: tuple[int, ...] = setting(
+        (),
+        "extra horizons for the random arms alone: their curve then reaches past the longest horizon, so the "
+        "steps saved there are read, not bounded (the random trunks are extended)",
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -63,7 +68,7 @@ class HorizonsConfig(ExperimentConfig):
             raise InvalidSetting("schedule", f"must be wsd for a horizon study, got {self.train.schedule!r}")
         if not self.horizons or any(b <= a for a, b in zip(self.horizons, self.horizons[1:], strict=False)):
             raise InvalidSetting("horizons", f"must be strictly increasing, got {','.join(map(str, self.horizons))}")
-        for horizon in self.horizons:
+        for horizon in (*self.horizons, *self.reference_horizons):
             try:
                 self.branch_config(horizon)
             except InvalidSetting as exc:
@@ -89,6 +94,11 @@ class HorizonsConfig(ExperimentConfig):
         """The step where the branch of ``horizon`` leaves the trunk (its decay starts)."""
         return horizon - self.branch_config(horizon).decay_steps
 
+    def arm_horizons(self, init: str) -> list[int]:
+        """The horizons an arm is trained to: the reference (random) arms also get ``reference_horizons``."""
+        extra = self.reference_horizons if InitSpec.parse(init) == InitSpec("random") else ()
+        return sorted({*self.horizons, *extra})
+
     def grid(self) -> list[tuple[str, float, float]]:
         """``(init, lr, embedding multiplier)`` of every arm."""
         lrs = self.lrs or (self.train.lr,)
@@ -109,19 +119,27 @@ def run_horizons(config: HorizonsConfig, out_dir: str | Path, *, resume: bool = 
         return _run_horizons(config, out, data, resume)
 
 
+def _trunk_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """A trunk's settings without its length: a constant-rate trunk can be extended (its earlier steps do
+    not depend on where it stops), so a longer one continues a shorter one."""
+    return {**settings, "train": {k: v for k, v in settings["train"].items() if k != "steps"}}
+
+
 def _run_horizons(config: HorizonsConfig, out: Path, data: Any, resume: bool) -> dict[str, Any]:
     model_config = replace(config.model, vocab_size=data.stats.vocab_size)
-    points = sorted({config.branch_point(h) for h in config.horizons})
-    trunk_config = replace(
-        config.train, schedule="constant", steps=points[-1], warmup_steps=config.warmup, keep_states_at=tuple(points)
-    )
     results: dict[str, dict[int, list[dict[str, Any]]]] = {}
     for seed in range(config.first_seed, config.first_seed + config.seeds):
         for init, lr, mult in config.grid():
             name = arm_name(init, lr, mult, seed)
             spec = InitSpec.parse(init)
+            horizons = config.arm_horizons(init)
+            points = sorted({config.branch_point(h) for h in horizons})
             trunk = replace(
-                trunk_config,
+                config.train,
+                schedule="constant",
+                steps=points[-1],
+                warmup_steps=config.warmup,
+                keep_states_at=tuple(points),
                 lr=lr,
                 embedding_lr_mult=mult,
                 seed=seed,
@@ -136,16 +154,17 @@ def _run_horizons(config: HorizonsConfig, out: Path, data: Any, resume: bool) ->
             if not resume:
                 for stale in (out / "checkpoints").glob(f"{name}.*"):
                     stale.unlink()
-            if resume and trunk_done.is_file():
-                refuse_changed_settings(trunk_done, json.loads(trunk_done.read_text())["settings"], settings)
-            else:
+            done = json.loads(trunk_done.read_text()) if resume and trunk_done.is_file() else None
+            if done is not None:
+                refuse_changed_settings(trunk_done, _trunk_settings(done["settings"]), _trunk_settings(settings))
+            if done is None or done["settings"]["train"]["steps"] < trunk.steps:  # new, or to be extended
                 model = build_model(config.architecture, model_config, seed)
                 initialise(model, data.stats, spec, seed)
                 result = train(model, data.train_ids, data.val_ids, trunk)
                 record = {"settings": settings, "seconds": result.seconds, "history": result.history}
                 trunk_done.write_text(json.dumps(record))
             arm = results.setdefault(f"{init}|{lr:g}|{mult:g}", {})
-            for horizon in config.horizons:
+            for horizon in horizons:
                 arm.setdefault(horizon, []).append(
                     _branch(config, data, model_config, spec, init, trunk, name, seed, horizon, out, resume)
                 )
@@ -224,19 +243,25 @@ def _parameter_counts(architecture: str, model_config: MiniGPTConfig) -> dict[st
 
 def summarize(results: dict[str, dict[int, list[dict[str, Any]]]], horizons: tuple[int, ...]) -> dict[str, Any]:
     """Per arm and horizon: final loss; and, against the random arm with the same learning rates, the
-    paired Δ and the steps saved (each seed against its own reference curve across horizons)."""
+    paired Δ and the steps saved (each seed against its own reference curve across all the reference's
+    horizons, which may reach further than ``horizons``)."""
     summary: dict[str, Any] = {}
     for arm, by_horizon in results.items():
         init, lr, mult = arm.split("|")
         reference = results.get(f"random|{lr}|{mult}")
+        reference_horizons = sorted(reference) if reference is not None else []
+        compared = reference is not None and len(reference_horizons) > 1
         rows = {}
-        for horizon in horizons:
+        for horizon in sorted(by_horizon):
             finals = [r["final_val_loss"] for r in by_horizon[horizon]]
             row: dict[str, Any] = {"final_val_loss": mean_sd(finals)}
-            if reference is not None and len(horizons) > 1:
-                ref = [[reference[h][s]["final_val_loss"] for h in horizons] for s in range(len(finals))]
-                row["delta_vs_random"] = paired_difference(finals, [curve[horizons.index(horizon)] for curve in ref])
-                reached = [steps_to_reach(horizons, curve, loss) for curve, loss in zip(ref, finals, strict=True)]
+            if compared:
+                ref = [[reference[h][s]["final_val_loss"] for h in reference_horizons] for s in range(len(finals))]
+                at = reference_horizons.index(horizon)
+                row["delta_vs_random"] = paired_difference(finals, [curve[at] for curve in ref])
+                reached = [
+                    steps_to_reach(reference_horizons, curve, loss) for curve, loss in zip(ref, finals, strict=True)
+                ]
                 saved = [steps - horizon for steps, _ in reached]
                 row["steps_saved"] = mean_sd(saved)
                 row["steps_saved_per_seed"] = saved
@@ -244,10 +269,8 @@ def summarize(results: dict[str, dict[int, list[dict[str, Any]]]], horizons: tup
                 row["censored"] = [bound for _, bound in reached]
             rows[str(horizon)] = row
         entry: dict[str, Any] = {"init": init, "lr": float(lr), "embedding_lr_mult": float(mult), "horizons": rows}
-        if reference is not None and len(horizons) > 1 and init != "random":
-            exact = [
-                (h, rows[str(h)]["steps_saved"][0]) for h in horizons if set(rows[str(h)]["censored"]) == {"exact"}
-            ]
+        if compared and init != "random":
+            exact = [(int(h), r["steps_saved"][0]) for h, r in rows.items() if set(r["censored"]) == {"exact"}]
             entry["fit"] = fit_saving([h for h, _ in exact], [s for _, s in exact]) if len(exact) >= 3 else None
         summary[arm] = entry
     return summary

@@ -2,7 +2,7 @@
 # The init-horizons study (issue 19), stage by stage, each resumable: rerun this script after an
 # interruption and finished trunks and branches are kept. Outputs in runs/ (not committed); the
 # small results are copied to docs/results/horizons/ by hand after each stage.
-#   bash benchmarks/horizon_study.sh [sweep|refine|study|width|ablations|all]   (OMP_NUM_THREADS=1: one core per process)
+#   bash benchmarks/horizon_study.sh [sweep|refine|study|longref|report|width|ablations|all]   (OMP_NUM_THREADS=1: one core per process)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CORPUS=${CORPUS:-../shared/data/corpus/enwiki-*.txt.xz}
@@ -10,6 +10,7 @@ COMMON=(--corpus "$CORPUS" --tokenizer bpe --vocab-size 8192 --n-head 4 --block-
         --eval-blocks 128 --eval-every 200 --warmup-steps 40 --min-lr-ratio 0 --quiet --resume)
 SWEEP_HORIZON=${SWEEP_HORIZON:-400}
 HORIZONS=${HORIZONS:-100,200,400,800,1600}
+REFERENCE_HORIZONS=${REFERENCE_HORIZONS:-3200}
 stage=${1:-all}
 
 SWEEP=(--n-embd 128 --inits random,ppmi_svd+unigram --lrs 1e-3,2e-3,4e-3 --horizons "$SWEEP_HORIZON" --seeds 1
@@ -64,6 +65,21 @@ study() {
   mobius-init horizons "${COMMON[@]}" "${STUDY[@]}" --seeds 2
 }
 
+longref() {  # random's curve past the longest horizon, so the steps saved there are read, not bounded
+  read -r LR MULT < <(best)
+  local ref=(--n-embd 128 --lr "$LR" --embedding-lr-mult "$MULT" --horizons "$HORIZONS" -o runs/horizons
+             --reference-horizons "$REFERENCE_HORIZONS")
+  mobius-init horizons "${COMMON[@]}" "${ref[@]}" --inits random --seeds 1 --first-seed 0
+  mobius-init horizons "${COMMON[@]}" "${ref[@]}" --inits random --seeds 1 --first-seed 1
+}
+
+report() {  # the study's report, every init against random's longer curve
+  read -r LR MULT < <(best)
+  mobius-init horizons "${COMMON[@]}" --n-embd 128 --lr "$LR" --embedding-lr-mult "$MULT" --horizons "$HORIZONS" \
+    --reference-horizons "$REFERENCE_HORIZONS" --inits random,random+unigram,ppmi_svd+unigram,ppmi_svd:shuffled+unigram \
+    --seeds 2 -o runs/horizons
+}
+
 width() {  # model size at the sweep's horizon: widths 64 and 256 (depth 4 at 256); 128 is the sweep itself
   read -r LR MULT < <(best)
   for shape in "64 2" "256 4"; do
@@ -96,6 +112,8 @@ case $stage in
   study) study ;;
   width) width ;;
   ablations) ablations ;;
-  all) sweep; refine; study; width & ablations; wait ;;
-  *) echo "usage: $0 [sweep|refine|study|width|ablations|all]" >&2; exit 2 ;;
+  longref) longref ;;
+  report) report ;;
+  all) sweep; refine; study; longref & { ablations; width; }; wait; report ;;
+  *) echo "usage: $0 [sweep|refine|study|longref|report|width|ablations|all]" >&2; exit 2 ;;
 esac

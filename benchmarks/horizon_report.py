@@ -21,9 +21,16 @@ def single_horizon_rows(report: dict) -> list[dict]:
     """One row per arm of a one-horizon run: init, lr, multiplier, final loss per seed."""
     rows = []
     for entry in report["summary"].values():
-        (horizon, row), = entry["horizons"].items()
-        rows.append({"init": entry["init"], "lr": entry["lr"], "embedding_lr_mult": entry["embedding_lr_mult"],
-                     "horizon": int(horizon), "final_val_loss": row["final_val_loss"][0]})
+        ((horizon, row),) = entry["horizons"].items()
+        rows.append(
+            {
+                "init": entry["init"],
+                "lr": entry["lr"],
+                "embedding_lr_mult": entry["embedding_lr_mult"],
+                "horizon": int(horizon),
+                "final_val_loss": row["final_val_loss"][0],
+            }
+        )
     return rows
 
 
@@ -43,13 +50,25 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     collected: dict = {}
 
-    sweep = [r for name in ("horizons-sweep", "horizons-refine") if (rep := load(runs / name / "results.json"))
-             for r in single_horizon_rows(rep)]
+    sweep = [
+        r
+        for name in ("horizons-sweep", "horizons-refine")
+        if (rep := load(runs / name / "results.json"))
+        for r in single_horizon_rows(rep)
+    ]
     if sweep:
+        sweep = list(
+            {(r["init"], r["lr"], r["embedding_lr_mult"]): r for r in sweep}.values()
+        )  # the refinement reuses one arm
         sweep.sort(key=lambda r: (r["init"] != "random", r["final_val_loss"]))
         collected["sweep"] = sweep
-        columns = [("init", "{init}"), ("lr", "{lr:g}"), ("embedding lr ×", "{embedding_lr_mult:g}"),
-                   ("horizon", "{horizon}"), ("final val loss", "{final_val_loss:.4f}")]
+        columns = [
+            ("init", "{init}"),
+            ("lr", "{lr:g}"),
+            ("embedding lr ×", "{embedding_lr_mult:g}"),
+            ("horizon", "{horizon}"),
+            ("final val loss", "{final_val_loss:.4f}"),
+        ]
         (out / "sweep.md").write_text(table(sweep, columns))
 
     study = load(runs / "horizons" / "results.json")
@@ -65,31 +84,60 @@ def main() -> None:
         if not rep:
             continue
         best = min((r for r in single_horizon_rows(rep) if r["init"] == "random"), key=lambda r: r["final_val_loss"])
-        rows = [r for r in single_horizon_rows(rep) if (r["lr"], r["embedding_lr_mult"]) == (best["lr"], best["embedding_lr_mult"])]
+        rows = [
+            r
+            for r in single_horizon_rows(rep)
+            if (r["lr"], r["embedding_lr_mult"]) == (best["lr"], best["embedding_lr_mult"])
+        ]
         by = {r["init"]: r["final_val_loss"] for r in rows}
         if {"random", "ppmi_svd+unigram"} <= set(by):
             m, p = rep["config"]["model"], rep["parameters"]
-            width.append({"n_embd": m["n_embd"], "n_layer": m["n_layer"], "parameters": p["total"],
-                          "share": 100 * p["embedding"] / p["total"], "random": by["random"],
-                          "analytic": by["ppmi_svd+unigram"], "delta": by["ppmi_svd+unigram"] - by["random"],
-                          "lr": best["lr"], "mult": best["embedding_lr_mult"]})
+            width.append(
+                {
+                    "n_embd": m["n_embd"],
+                    "n_layer": m["n_layer"],
+                    "parameters": p["total"],
+                    "share": 100 * p["embedding"] / p["total"],
+                    "random": by["random"],
+                    "analytic": by["ppmi_svd+unigram"],
+                    "delta": by["ppmi_svd+unigram"] - by["random"],
+                    "lr": best["lr"],
+                    "mult": best["embedding_lr_mult"],
+                }
+            )
     if width:
         collected["width"] = width
-        columns = [("width", "{n_embd}"), ("layers", "{n_layer}"), ("parameters", "{parameters:,}"),
-                   ("embedding share", "{share:.0f} %"), ("lr, emb ×", "{lr:g}, {mult:g}"), ("random", "{random:.4f}"),
-                   ("ppmi_svd+unigram", "{analytic:.4f}"), ("Δ", "{delta:+.4f}")]
+        columns = [
+            ("width", "{n_embd}"),
+            ("layers", "{n_layer}"),
+            ("parameters", "{parameters:,}"),
+            ("embedding share", "{share:.0f} %"),
+            ("lr, emb ×", "{lr:g}, {mult:g}"),
+            ("random", "{random:.4f}"),
+            ("ppmi_svd+unigram", "{analytic:.4f}"),
+            ("Δ", "{delta:+.4f}"),
+        ]
         (out / "width.md").write_text(table(width, columns))
 
     ablations = []
-    for name, what in (("horizons-frozen", "embedding frozen (lr × 0)"), ("horizons-untied", "untied head"),
-                       ("horizons-prior", "tied, prior in a reserved direction")):
+    for name, what in (
+        ("horizons-frozen", "embedding frozen (lr × 0)"),
+        ("horizons-untied", "untied head"),
+        ("horizons-prior", "tied, prior in a reserved direction"),
+    ):
         rep = load(runs / name / "results.json")
         if rep:
             ablations += [{**r, "setting": what} for r in single_horizon_rows(rep)]
     if ablations:
         collected["ablations"] = ablations
-        columns = [("setting", "{setting}"), ("init", "{init}"), ("lr", "{lr:g}"), ("embedding lr ×", "{embedding_lr_mult:g}"),
-                   ("horizon", "{horizon}"), ("final val loss", "{final_val_loss:.4f}")]
+        columns = [
+            ("setting", "{setting}"),
+            ("init", "{init}"),
+            ("lr", "{lr:g}"),
+            ("embedding lr ×", "{embedding_lr_mult:g}"),
+            ("horizon", "{horizon}"),
+            ("final val loss", "{final_val_loss:.4f}"),
+        ]
         (out / "ablations.md").write_text(table(ablations, columns))
 
     (out / "summary.json").write_text(json.dumps(collected, indent=2))

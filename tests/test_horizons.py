@@ -216,7 +216,9 @@ def test_horizon_study_runs_resumes_and_refuses_changes(tmp_path, capsys):
         "-o",
         str(tmp_path),
     ]
-    assert main(args) == 0
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "random_lr0.0003_emb1_seed0_T40.pt").write_text("an earlier study's state")
+    assert main(args) == 0  # without --resume nothing of an earlier study is continued
     report = json.loads((tmp_path / "results.json").read_text())
     row = report["summary"]["random+unigram|0.0003|1"]["horizons"]["40"]
     assert set(row) >= {"delta_vs_random", "steps_saved", "saved_fraction", "censored"}

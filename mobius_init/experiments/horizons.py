@@ -151,8 +151,8 @@ def _run_horizons(config: HorizonsConfig, out: Path, data: Any, resume: bool) ->
             )
             trunk_done = out / "runs" / f"{name}.trunk.json"
             settings = run_settings(config, model_config, init, trunk)
-            if not resume:
-                for stale in (out / "checkpoints").glob(f"{name}.*"):
+            if not resume:  # a fresh study: no trunk or branch state of an earlier one is continued
+                for stale in [*(out / "checkpoints").glob(f"{name}.*"), *(out / "checkpoints").glob(f"{name}_T*")]:
                     stale.unlink()
             done = json.loads(trunk_done.read_text()) if resume and trunk_done.is_file() else None
             if done is not None:

@@ -165,62 +165,9 @@ class Res2Vec:
             stats, halves = self._count(source, stage)
         V, C = len(stats.vocab), stats.C
         stage("cooccurrence")
-        if self.method == "ppmi_svd":
-            P = ppmi(C, self.cds)
-            stage("ppmi")
-            U, S, Vt = randomized_svd(
-                P,
-                self.max_dim,
-                n_oversamples=self.n_oversamples,
-                n_iter=self.n_iter,
-                seed=self.seed,
-                device=resolve_device(self.device),
-            )
-            W_full = U * S**self.eig
-            C_full = Vt.T * S**self.eig
-            spectrum = S
-            stage("svd")
-        else:
-            W_full = mstar_embeddings(stats, self.max_dim, seed=self.seed)
-            C_full = None
-            spectrum = np.sum(W_full**2, axis=0)  # the eigenvalues (negative ones were set to 0)
-            stage("mstar_eigenpairs")
+        W_full, C_full, spectrum = self._factors(stats, stage)
         pairs = sample_pairs(V, self.n_pairs, self.pair_vocab, self.seed)
-        dimension: dict[str, Any] = {"rule": self.dim if self.dim in DIM_RULES else "fixed"}
-        rule = AUTO_RULE if self.dim == "auto" else self.dim
-        if rule == "pip":
-
-            def half_matrix(forward):
-                counts = finish_counts(forward, self.window, self.weighting)
-                return ppmi(counts, self.cds) if self.method == "ppmi_svd" else mstar_parts(counts, stats.vocab.counts)
-
-            sigma = pip_noise(half_matrix(halves[0]), half_matrix(halves[1]))
-            pip = pip_dimension(
-                spectrum, sigma, V, alpha=self.eig if self.method == "ppmi_svd" else 0.5, seed=self.seed
-            )
-            dim = pip.dim
-            dimension.update(
-                {
-                    "pip_sigma": pip.sigma,
-                    "pip_threshold": pip.threshold,
-                    "pip_rank": pip.rank,
-                    "pip_loss": pip.loss.tolist(),
-                    "note": pip.note,
-                }
-            )
-        elif rule == "resonance":
-            choice = resonance_dimension(W_full, V, pairs, self.metric, control_seeds=(self.seed,))
-            dim = choice.dim
-            dimension.update(
-                {
-                    "metric": self.metric,
-                    "crossing": choice.crossing,
-                    "random_dim": choice.random_dim,
-                    "note": choice.message,
-                }
-            )
-        else:
-            dim = self.dim
+        dim, dimension = self._dimension(stats, halves, W_full, spectrum, pairs)
         dimension["dim"] = dim
         del halves
         stage("dimension")
@@ -259,6 +206,68 @@ class Res2Vec:
         }
         self.__dict__.pop("evaluation_", None)
         return self
+
+    def _factors(self, stats: CorpusStats, stage: Any) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """The SVD (or M* eigenpair) stage at ``max_dim``: word factors ``U S^eig`` (V x max_dim), context
+        factors ``V S^eig`` (None for mstar) and the spectrum."""
+        if self.method == "ppmi_svd":
+            P = ppmi(stats.C, self.cds)
+            stage("ppmi")
+            U, S, Vt = randomized_svd(
+                P,
+                self.max_dim,
+                n_oversamples=self.n_oversamples,
+                n_iter=self.n_iter,
+                seed=self.seed,
+                device=resolve_device(self.device),
+            )
+            stage("svd")
+            return U * S**self.eig, Vt.T * S**self.eig, S
+        W_full = mstar_embeddings(stats, self.max_dim, seed=self.seed)
+        stage("mstar_eigenpairs")
+        return W_full, None, np.sum(W_full**2, axis=0)  # the eigenvalues (negative ones were set to 0)
+
+    def _dimension(
+        self, stats: CorpusStats, halves: Any, W_full: np.ndarray, spectrum: np.ndarray, pairs: np.ndarray
+    ) -> tuple[int, dict[str, Any]]:
+        """The dimension stage: ``dim`` itself, or the rule's choice with what the rule measured."""
+        V = len(stats.vocab)
+        dimension: dict[str, Any] = {"rule": self.dim if self.dim in DIM_RULES else "fixed"}
+        rule = AUTO_RULE if self.dim == "auto" else self.dim
+        if rule == "pip":
+
+            def half_matrix(forward):
+                counts = finish_counts(forward, self.window, self.weighting)
+                return ppmi(counts, self.cds) if self.method == "ppmi_svd" else mstar_parts(counts, stats.vocab.counts)
+
+            sigma = pip_noise(half_matrix(halves[0]), half_matrix(halves[1]))
+            pip = pip_dimension(
+                spectrum, sigma, V, alpha=self.eig if self.method == "ppmi_svd" else 0.5, seed=self.seed
+            )
+            dim = pip.dim
+            dimension.update(
+                {
+                    "pip_sigma": pip.sigma,
+                    "pip_threshold": pip.threshold,
+                    "pip_rank": pip.rank,
+                    "pip_loss": pip.loss.tolist(),
+                    "note": pip.note,
+                }
+            )
+        elif rule == "resonance":
+            choice = resonance_dimension(W_full, V, pairs, self.metric, control_seeds=(self.seed,))
+            dim = choice.dim
+            dimension.update(
+                {
+                    "metric": self.metric,
+                    "crossing": choice.crossing,
+                    "random_dim": choice.random_dim,
+                    "note": choice.message,
+                }
+            )
+        else:
+            dim = self.dim
+        return dim, dimension
 
     def _count(self, source: Any, stage: Any) -> tuple[CorpusStats, list[Any]]:
         """Encode and count ``source``: the statistics and the two half-corpus partial counts."""

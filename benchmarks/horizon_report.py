@@ -71,12 +71,15 @@ def main() -> None:
         ]
         (out / "sweep.md").write_text(table(sweep, columns))
 
-    study = load(runs / "horizons" / "results.json")
-    if study:
-        shutil.copy(runs / "horizons" / "results.md", out / "study.md")
-        if (runs / "horizons" / "horizons.png").is_file():
-            shutil.copy(runs / "horizons" / "horizons.png", out / "horizons.png")
-        collected["study"] = {k: study[k] for k in ("config", "warmup_steps", "vocab_size", "parameters", "summary")}
+    for part in ("main", "shuffled"):  # the study's two reports (benchmarks/horizon_study.sh report)
+        study = load(runs / "horizons" / f"{part}-results.json")
+        if study:
+            shutil.copy(runs / "horizons" / f"{part}-results.md", out / f"study-{part}.md")
+            if (runs / "horizons" / f"{part}-horizons.png").is_file():
+                shutil.copy(runs / "horizons" / f"{part}-horizons.png", out / f"horizons-{part}.png")
+            collected[f"study_{part}"] = {
+                k: study[k] for k in ("config", "warmup_steps", "vocab_size", "parameters", "summary")
+            }
 
     width = []
     for name in ("horizons-width64", "horizons-sweep", "horizons-width256"):

@@ -69,20 +69,26 @@ longref() {  # random's curve past the longest horizon, so the steps saved there
   read -r LR MULT < <(best)
   local ref=(--n-embd 128 --lr "$LR" --embedding-lr-mult "$MULT" --horizons "$HORIZONS" -o runs/horizons
              --reference-horizons "$REFERENCE_HORIZONS")
-  mobius-init horizons "${COMMON[@]}" "${ref[@]}" --inits random --seeds 1 --first-seed 0
-  mobius-init horizons "${COMMON[@]}" "${ref[@]}" --inits random --seeds 1 --first-seed 1
+  for seed in ${SEEDS:-0 1}; do
+    mobius-init horizons "${COMMON[@]}" "${ref[@]}" --inits random --seeds 1 --first-seed "$seed"
+  done
 }
 
-report() {  # the study's report, every init against random's longer curve
+report() {  # the study's reports against random's longer curve: three inits x 2 seeds; the shuffled control, seed 0
   read -r LR MULT < <(best)
-  mobius-init horizons "${COMMON[@]}" --n-embd 128 --lr "$LR" --embedding-lr-mult "$MULT" --horizons "$HORIZONS" \
-    --reference-horizons "$REFERENCE_HORIZONS" --inits random,random+unigram,ppmi_svd+unigram,ppmi_svd:shuffled+unigram \
-    --seeds 2 -o runs/horizons
+  local rep=(--n-embd 128 --lr "$LR" --embedding-lr-mult "$MULT" --horizons "$HORIZONS" -o runs/horizons
+             --reference-horizons "$REFERENCE_HORIZONS")
+  mobius-init horizons "${COMMON[@]}" "${rep[@]}" --inits random,random+unigram,ppmi_svd+unigram --seeds 2
+  for f in results.json results.md horizons.png; do cp "runs/horizons/$f" "runs/horizons/main-$f"; done
+  mobius-init horizons "${COMMON[@]}" "${rep[@]}" --inits random,ppmi_svd:shuffled+unigram --seeds 1
+  for f in results.json results.md horizons.png; do cp "runs/horizons/$f" "runs/horizons/shuffled-$f"; done
 }
 
 width() {  # model size at the sweep's horizon: widths 64 and 256 (depth 4 at 256); 128 is the sweep itself
   read -r LR MULT < <(best)
-  for shape in "64 2" "256 4"; do
+  local shapes=("64 2" "256 4")
+  [ -n "${SHAPE:-}" ] && shapes=("$SHAPE")  # SHAPE="64 2": one of them
+  for shape in "${shapes[@]}"; do
     read -r W L <<<"$shape"
     shared_data "runs/horizons-width$W"
     mobius-init horizons "${COMMON[@]}" --n-embd "$W" --n-layer "$L" --lr "$LR" --embedding-lr-mult "$MULT" \

@@ -6,12 +6,13 @@ The law is Tissue et al. (2024), "Scaling Law with Learning Rate Annealing" (arX
 
 with ``S1(s) = sum_{i<=s} eta_i`` the forward area (the learning rates of the first s updates, here as
 multiples of the peak rate) and ``S2(s) = sum_{i<=s} m_i`` the annealing area, ``m_i = lambda ·
-m_{i-1} + (eta_{i-1} - eta_i)``, a momentum of the rate's decrease with decay ``lambda`` (0.999 in
-their fits). The parameters are fitted by L-BFGS-B on the Huber loss (delta 1e-3) of
-``log L_pred - log L_obs`` from a grid of starting points, as in their fitting procedure. Two
-conventions are ours and stated: during warmup the rate rises, and only decreases count as
-annealing (``m`` uses ``max(eta_{i-1} - eta_i, 0)`` while the rate is still below its peak, so a warmup
-does not add negative area); ``S1`` counts every update, warmup included.
+m_{i-1} + (eta_{i-1} - eta_i)``, a momentum of the rate's decrease with decay ``lambda = 0.999``. The
+parameters are fitted by L-BFGS-B on the Huber loss (delta 1e-3) of ``log L_pred - log L_obs`` from a
+grid of starting points. The paper's full text was not available when this was written: the form
+follows its abstract, and lambda, the Huber fit and the grid follow a public reproduction of it, so
+they may differ from the paper's own choices. Two conventions are ours: during warmup the rate rises,
+and only decreases count as annealing (``m`` uses ``max(eta_{i-1} - eta_i, 0)`` while the rate is
+still below its peak, so a warmup adds no negative area); ``S1`` counts every update, warmup included.
 
 A forecast knows the whole schedule in advance (``TrainConfig`` gives it) and extrapolates the law to
 the last step; its interval is the range of the refits on truncated histories (the last 10 %, 20 %

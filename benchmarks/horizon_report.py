@@ -82,7 +82,7 @@ def main() -> None:
             }
 
     width = []
-    for name in ("horizons-width64", "horizons-sweep", "horizons-width256"):
+    for name in ("horizons-width64", "horizons-width256"):  # width 128: the study itself
         rep = load(runs / name / "results.json")
         if not rep:
             continue

@@ -138,8 +138,10 @@ def initialize_(
     scaled to the random init's RMS) into the tied embedding of a MiniGPT or a Hugging Face model, and
     the logits started at the log-unigram distribution of ``stats``. ``unigram_prior``: ``"bias"`` (an
     output bias, :func:`set_output_bias_`: what the measurements used; MiniGPT checkpoints keep it),
-    ``"reserved"`` (:func:`set_output_prior_`: survives ``save_pretrained``), ``"auto"`` (bias for
-    MiniGPT, reserved for Hugging Face models) or None. Returns what it did."""
+    ``"reserved"`` (:func:`set_output_prior_`: survives ``save_pretrained``, but measured to hurt at a
+    fast embedding learning rate: docs/results/horizons.md), ``"auto"`` (= bias; a Hugging Face model
+    whose config has no head bias gets a warning that ``save_pretrained`` drops it) or None. Returns
+    what it did."""
     if unigram_prior not in (None, "auto", "bias", "reserved"):
         raise ValueError(f"unigram_prior must be 'auto', 'bias', 'reserved' or None, got {unigram_prior!r}")
     weight = input_embedding_parameter(model)
@@ -149,7 +151,17 @@ def initialize_(
     done: dict[str, Any] = {"method": method, "shape": tuple(E.shape), "rms": float(E.double().pow(2).mean().sqrt())}
     done["prior"] = None
     if unigram_prior == "auto":
-        unigram_prior = "reserved" if hasattr(getattr(model, "config", None), "model_type") else "bias"
+        unigram_prior = "bias"
+        if hasattr(getattr(model, "config", None), "model_type"):
+            import warnings
+
+            warnings.warn(
+                "the unigram prior is an output bias, which save_pretrained/from_pretrained drops for a head whose "
+                "config has none (GPT-2): save model.get_output_embeddings().bias beside the checkpoint, or pass "
+                "unigram_prior='reserved' (survives the save; measured to hurt at a fast embedding learning rate)",
+                UserWarning,
+                stacklevel=2,
+            )
     if unigram_prior is not None:
         log_probs = torch.from_numpy(unigram_log_probs(stats.vocab.counts))
         if unigram_prior == "bias":

@@ -353,7 +353,11 @@ def test_initialize_is_the_recommended_init_in_one_call(data, tmp_path):
     from mobius_init.integrations.hf import gpt2_model
 
     gpt2 = gpt2_model(MiniGPTConfig(vocab_size=stats.vocab_size, n_layer=1, n_head=2, n_embd=16, block_size=16))
-    done = initialize_(gpt2, stats)
-    assert done["prior"] == "reserved" and done["column"] == 15 and gpt2.lm_head.bias is None
+    with pytest.warns(UserWarning, match="save_pretrained"):
+        done = initialize_(gpt2, stats)
+    assert done["prior"] == "bias" and gpt2.lm_head.bias is not None
+    other = gpt2_model(MiniGPTConfig(vocab_size=stats.vocab_size, n_layer=1, n_head=2, n_embd=16, block_size=16))
+    done = initialize_(other, stats, unigram_prior="reserved")
+    assert done["prior"] == "reserved" and done["column"] == 15 and other.lm_head.bias is None
     with pytest.raises(ValueError, match="unigram_prior must be"):
-        initialize_(gpt2, stats, unigram_prior="yes")
+        initialize_(other, stats, unigram_prior="yes")

@@ -30,6 +30,7 @@ from ..minigpt import MiniGPTConfig
 from ..settings import InvalidSetting, setting
 from ..significance import fit_saving, mean_sd, paired_difference, steps_to_reach
 from ..training import TrainConfig, kept_state_path, train
+from ..weights import set_output_bias_
 from .compare import ExperimentConfig, InitSpec, build_model, initialise, load_or_prepare
 from .data import output_folders, refuse_changed_settings, run_settings
 
@@ -168,7 +169,7 @@ def _run_horizons(config: HorizonsConfig, out: Path, data: Any, resume: bool) ->
                 arm.setdefault(horizon, []).append(
                     _branch(config, data, model_config, spec, init, trunk, name, seed, horizon, out, resume)
                 )
-    summary = summarize(results, config.horizons)
+    summary = summarize(results)
     report = {
         "config": asdict(config),
         "warmup_steps": config.warmup,
@@ -222,7 +223,8 @@ def _branch(
         state["train_config"] = asdict(branch)  # the trunk is this schedule's stable phase
         torch.save(state, branch.checkpoint_path)
     model = build_model(config.architecture, model_config, seed)
-    initialise(model, data.stats, spec, seed)  # the same modules as the trunk's (a unigram bias adds one)
+    if spec.prior == "unigram":  # the trunk's modules (a head bias); the weights come from its state
+        set_output_bias_(model, torch.zeros(data.stats.vocab_size))
     result = train(model, data.train_ids, data.val_ids, branch)
     entry = {
         "seed": seed,
@@ -241,10 +243,10 @@ def _parameter_counts(architecture: str, model_config: MiniGPTConfig) -> dict[st
     return {"total": total, "embedding": embedding}
 
 
-def summarize(results: dict[str, dict[int, list[dict[str, Any]]]], horizons: tuple[int, ...]) -> dict[str, Any]:
+def summarize(results: dict[str, dict[int, list[dict[str, Any]]]]) -> dict[str, Any]:
     """Per arm and horizon: final loss; and, against the random arm with the same learning rates, the
     paired Δ and the steps saved (each seed against its own reference curve across all the reference's
-    horizons, which may reach further than ``horizons``)."""
+    horizons, which may reach further than the arm's)."""
     summary: dict[str, Any] = {}
     for arm, by_horizon in results.items():
         init, lr, mult = arm.split("|")

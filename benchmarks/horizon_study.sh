@@ -2,7 +2,7 @@
 # The init-horizons study (issue 19), stage by stage, each resumable: rerun this script after an
 # interruption and finished trunks and branches are kept. Outputs in runs/ (not committed); the
 # small results are copied to docs/results/horizons/ by hand after each stage.
-#   bash benchmarks/horizon_study.sh [sweep|refine|study|longref|report|width|ablations|all]   (OMP_NUM_THREADS=1: one core per process)
+#   bash benchmarks/horizon_study.sh [sweep|refine|study|longref|report|width|ablations|bvb|all]   (OMP_NUM_THREADS=1: one core per process)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CORPUS=${CORPUS:-../shared/data/corpus/enwiki-*.txt.xz}
@@ -11,6 +11,7 @@ COMMON=(--corpus "$CORPUS" --tokenizer bpe --vocab-size 8192 --n-head 4 --block-
 SWEEP_HORIZON=${SWEEP_HORIZON:-400}
 HORIZONS=${HORIZONS:-100,200,400,800,1600}
 REFERENCE_HORIZONS=${REFERENCE_HORIZONS:-3200}
+RUNS=${RUNS:-runs}  # where the stages write (outside the work tree: RUNS=~/runs)
 stage=${1:-all}
 
 SWEEP=(--n-embd 128 --inits random,ppmi_svd+unigram --lrs 1e-3,2e-3,4e-3 --horizons "$SWEEP_HORIZON" --seeds 1
@@ -112,6 +113,22 @@ ablations() {  # at the sweep's horizon and best setting: the embedding frozen; 
     -o runs/horizons-prior
 }
 
+BVB_MULTS=${BVB_MULTS:-30 10 3 100}  # the central cells first, so a partial study has both arms' likely bests
+bvb() {  # best against best (issue 28): both arms over one grid of embedding multipliers, 6 horizons, 3 seeds
+  # one process per multiplier pair; each trains random and the init at that multiplier, seed by seed
+  local out=${BVB_OUT:-$RUNS/horizons-bvb}
+  local one=(--n-embd 128 --lr 1e-3 --horizons 100,200,400,800,1600,3200 --inits random,ppmi_svd+unigram -o "$out")
+  local mults=($BVB_MULTS)
+  for seed in ${SEEDS:-0 1 2}; do
+    for ((i = 0; i < ${#mults[@]}; i += 2)); do
+      mobius-init horizons "${COMMON[@]}" "${one[@]}" --embedding-lr-mults "${mults[i]}" --seeds 1 --first-seed "$seed" &
+      [ -n "${mults[i + 1]:-}" ] && mobius-init horizons "${COMMON[@]}" "${one[@]}" \
+        --embedding-lr-mults "${mults[i + 1]}" --seeds 1 --first-seed "$seed"
+      wait
+    done
+  done
+}
+
 case $stage in
   sweep) sweep ;;
   refine) refine ;;
@@ -120,6 +137,7 @@ case $stage in
   ablations) ablations ;;
   longref) longref ;;
   report) report ;;
+  bvb) bvb ;;
   all) sweep; refine; study; longref & { ablations; width; }; wait; report ;;
-  *) echo "usage: $0 [sweep|refine|study|longref|report|width|ablations|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [sweep|refine|study|longref|report|width|ablations|bvb|all]" >&2; exit 2 ;;
 esac

@@ -17,6 +17,7 @@ from .experiments.verify_res2vec import Res2VecVerifyConfig
 from .experiments.verify_word2vec import Word2VecVerifyConfig
 from .options import (
     HelpFormatter,
+    Parser,
     add_config_options,
     config_from_args,
     output_directory,
@@ -98,8 +99,13 @@ def _compare(args: argparse.Namespace) -> None:
 
     output_directory(args.output)
     config = replace(config_from_args(args.defaults, args, exclude=RUN_FIELDS), progress=not args.quiet)
-    run_compare(config, args.output, resume=args.resume)
+    results = run_compare(config, args.output, resume=args.resume)
     print(Path(args.output, "results.md").read_text())
+    if results["removed_earlier_files"]:
+        print(
+            f"removed {len(results['removed_earlier_files'])} files of an earlier run with other inits or seeds "
+            f"from {args.output} (its report would not have shown them)"
+        )
     for name in ("results.json", "results.md", "loss.png", "k0_cosine.png", "logs/"):
         print(f"wrote {Path(args.output, name)}")
     if args.note:
@@ -114,8 +120,13 @@ def _horizons(args: argparse.Namespace) -> None:
 
     output_directory(args.output)
     config = replace(config_from_args(args.defaults, args, exclude=HORIZON_EXCLUDE), progress=not args.quiet)
-    run_horizons(config, args.output, resume=args.resume)
+    report = run_horizons(config, args.output, resume=args.resume)
     print(Path(args.output, "results.md").read_text())
+    if report["arms_from_earlier_commands"]:
+        print(
+            f"the report covers {len(report['summary'])} arms: {len(report['arms_from_earlier_commands'])} of them "
+            f"were already in {args.output} (same settings, from earlier commands)"
+        )
     for name in ("results.json", "results.md", "horizons.png", "logs/"):
         if Path(args.output, name).exists():
             print(f"wrote {Path(args.output, name)}")
@@ -160,7 +171,7 @@ def _add_compare(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="mobius-init",
         description="Corpus statistics -> embeddings and analytic initializations of tied embeddings, with controls.",
     )
@@ -173,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Tokenize SOURCE, build the vocabulary and count windowed co-occurrences into a .npz file.",
     )
     p.add_argument("source", help=SOURCE_HELP)
-    p.add_argument("-o", "--output", required=True, help="output .npz path")
+    p.add_argument("-o", "--output", required=True, help="output .npz path (required)")
     add_config_options(p, CorpusConfig())
     p.set_defaults(func=_stats)
 
@@ -187,20 +198,22 @@ def build_parser() -> argparse.ArgumentParser:
         "random_rownorm (the init's row norms, random directions), shuffled (its rows given to other tokens).",
     )
     p.add_argument("stats", help="statistics .npz")
-    p.add_argument("--dim", type=int, required=True, help="embedding dimension")
+    p.add_argument("--dim", type=int, required=True, help="embedding dimension (required)")
     p.add_argument(
         "--method",
         choices=METHODS,
         default=DEFAULT_METHOD,
         help=f"how the embedding is computed (default: {DEFAULT_METHOD})",
     )
-    p.add_argument("--control", choices=CONTROLS, default=None, help="write a control of the init instead")
+    p.add_argument(
+        "--control", choices=CONTROLS, default=None, help="write a control of the init instead (default: none)"
+    )
     p.add_argument(
         "--scale", type=_scale, default="match", help="match (the random init's RMS) or an RMS value (default: match)"
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the randomized SVD and the controls (default: 0)")
     p.add_argument("--epsilon", type=float, default=0.003, help="MobiusKernel epsilon (default: 0.003)")
-    p.add_argument("-o", "--output", required=True, help="output .pt path")
+    p.add_argument("-o", "--output", required=True, help="output .pt path (required)")
     p.set_defaults(func=_init)
 
     _add_compare(
@@ -234,7 +247,15 @@ def build_parser() -> argparse.ArgumentParser:
         "paired by seed, steps saved) and horizons.png. --lrs/--embedding-lr-mults sweep the baseline.",
     )
     horizon_defaults = HorizonsConfig()
-    add_config_options(p, horizon_defaults, exclude=HORIZON_EXCLUDE)
+    add_config_options(
+        p,
+        horizon_defaults,
+        exclude=HORIZON_EXCLUDE,
+        helps={
+            "train.warmup_steps": "steps of linear warmup, shared by every horizon: fixed in steps, so adding a "
+            "horizon keeps every trunk"
+        },
+    )
     p.add_argument("-o", "--output", default="horizons-out", help="output directory (default: horizons-out)")
     p.add_argument(
         "--resume",
@@ -271,16 +292,20 @@ def build_parser() -> argparse.ArgumentParser:
             "embeddings, resonance against cosine, speed against skip-gram.",
         ),
     ):
+        needs_corpus = name != "mobius"  # its reports need a corpus the package does not ship, or --quick
         r = reports.add_parser(
             name,
             formatter_class=HelpFormatter,
             parents=[COMMON],
             help=text.split(":")[0],
             description=text + " --quick: a tiny run for smoke tests (under a minute).",
+            usage=f"mobius-init verify {name} (--corpus CORPUS | --quick) [options]" if needs_corpus else None,
         )
         add_config_options(r, defaults, exclude=VERIFY_EXCLUDE)
-        r.add_argument("--quick", action="store_true", help="tiny settings for a smoke test")
-        r.add_argument("-o", "--output", default=f"verify-{name}", help=f"(default: verify-{name})")
+        r.add_argument("--quick", action="store_true", help="tiny settings for a smoke test, on builtin:lee")
+        r.add_argument(
+            "-o", "--output", default=f"verify-{name}", help=f"output directory of the report (default: verify-{name})"
+        )
         r.set_defaults(func=_verify, defaults=defaults)
     return parser
 

@@ -15,6 +15,7 @@ remaining validation-loss improvement of real training runs, beside the training
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -128,6 +129,9 @@ def rand_distance(E: np.ndarray, seed: int = 0) -> float:
 
 
 def relative_change(E: np.ndarray, E0: np.ndarray) -> float:
-    """``||E - E0||_F / ||E0||_F``."""
+    """``||E - E0||_F / ||E0||_F``; from an all-zero ``E0`` it is 0 if E is zero too, else infinite."""
     E, E0 = np.asarray(E, dtype=np.float64), np.asarray(E0, dtype=np.float64)
-    return float(np.linalg.norm(E - E0) / np.linalg.norm(E0))
+    moved, start = np.linalg.norm(E - E0), np.linalg.norm(E0)
+    if start == 0:
+        return 0.0 if moved == 0 else math.inf
+    return float(moved / start)

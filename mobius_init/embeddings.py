@@ -124,6 +124,13 @@ def shuffled_control(E: np.ndarray, seed: int = 0) -> np.ndarray:
     return E[np.random.default_rng([seed, 2]).permutation(len(E))]
 
 
+def apply_control(E: np.ndarray, control: str, seed: int = 0) -> np.ndarray:
+    """The control ``control`` (:data:`CONTROLS`) of an embedding ``E`` (V x d), seeded."""
+    if control not in CONTROLS:
+        raise ValueError(f"unknown control {control!r}; choose one of {', '.join(CONTROLS)}")
+    return (rownorm_control if control == "random_rownorm" else shuffled_control)(E, seed)
+
+
 def unigram_log_probs(counts: np.ndarray) -> np.ndarray:
     """``log p(token)`` with add-one smoothing (float32): an output bias that makes an untrained model
     predict the unigram distribution."""
@@ -166,7 +173,7 @@ def analytic_embeddings(
     else:
         E = mstar_embeddings(stats, dim, seed=seed)
     if control is not None:
-        E = (rownorm_control if control == "random_rownorm" else shuffled_control)(E, seed)
+        E = apply_control(E, control, seed)
     if scale is not None:
         target = rms(random_embeddings(V, dim, seed)) if scale == "match" else float(scale)
         if not (np.isfinite(target) and target > 0):

@@ -24,6 +24,7 @@ import os
 import queue
 import tempfile
 import threading
+import warnings
 import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -300,6 +301,7 @@ def encode_corpus(
         progress: a tqdm bar in tokens. spill_dir: where ids of a large corpus are spilled.
     """
     trained = isinstance(tokenizer, str) and tokenizer in KINDS
+    tokenizer_kind = tokenizer if trained else None
     if not trained:
         tokenizer = as_tokenizer(tokenizer)
         if normalize not in (None, "none"):
@@ -351,6 +353,13 @@ def encode_corpus(
     )
     if len(vocab) == 0:
         raise ValueError(f"no token occurs at least min_count={min_count} times; lower min_count")
+    if tokenizer_kind == "bpe" and len(vocab) < vocab_size:
+        warnings.warn(
+            f"BPE trained {vocab_size} ids, but only {len(vocab)} occur at least min_count={min_count} times in the "
+            f"corpus: the vocabulary has {len(vocab)} ids (a model for these statistics embeds {len(vocab)})",
+            UserWarning,
+            stacklevel=2,
+        )
     table = vocab.remap(len(tokens))
     if tokenizer == "word":
         tokenizer = word_tokenizer(vocab.tokens, normalize)

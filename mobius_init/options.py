@@ -34,9 +34,27 @@ def _parser_for(annotation: Any) -> tuple[Callable[[str], Any], bool]:
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         optional, annotation = True, args[0]
     if typing.get_origin(annotation) is tuple:
-        item = typing.get_args(annotation)[0]
-        return (lambda text: tuple(item(part.strip()) for part in text.split(",") if part.strip())), optional
+        return list_of(typing.get_args(annotation)[0]), optional
     return annotation, optional
+
+
+_KINDS = {int: "integers", float: "numbers", str: "names"}
+
+
+def list_of(item: Callable[[str], Any]) -> Callable[[str], tuple[Any, ...]]:
+    """A parser of comma-separated values (``100,200,400``) whose error names the form expected."""
+    kind = _KINDS.get(item, "values")
+
+    def parse_list(text: str) -> tuple[Any, ...]:
+        parts = [part.strip() for part in text.split(",") if part.strip()]
+        if not parts:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {kind}, got an empty value")
+        try:
+            return tuple(item(part) for part in parts)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {kind}, got {text!r}") from None
+
+    return parse_list
 
 
 def _none_or(parse: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -51,14 +69,14 @@ def _show(value: Any) -> str:
     if value is None:
         return "none"
     if isinstance(value, tuple):
-        return ",".join(map(str, value))
+        return ",".join(map(str, value)) or "none"
     return str(value)
 
 
 def _help(text: str, default: Any) -> str:
-    """The help text with its default, unless the text already says what the default is."""
+    """The help text with its default, unless the text already says what the default is (``default: ...``)."""
     text = text.strip()
-    return text if "default" in text else f"{text} (default: {_show(default)})".strip()
+    return text if re.search(r"\bdefault:", text) else f"{text} (default: {_show(default)})".strip()
 
 
 def _cli_fields(
@@ -77,10 +95,17 @@ def _cli_fields(
             yield dotted, f, config, hints[f.name]
 
 
-def add_config_options(parser: argparse.ArgumentParser, config: Any, *, exclude: Iterable[str] = ()) -> None:
+def add_config_options(
+    parser: argparse.ArgumentParser,
+    config: Any,
+    *,
+    exclude: Iterable[str] = (),
+    helps: dict[str, str] | None = None,
+) -> None:
     """Add ``--name`` for every field of ``config`` (a dataclass instance, whose values are the defaults
-    shown) and of the dataclasses it holds, skipping the dotted names in ``exclude``."""
-    exclude = set(exclude)
+    shown) and of the dataclasses it holds, skipping the dotted names in ``exclude``; ``helps`` replaces
+    the help text of fields (by dotted name) whose meaning this command narrows."""
+    exclude, helps = set(exclude), helps or {}
     groups: dict[str, argparse._ArgumentGroup] = {}
     seen: set[str] = set()
     flags: dict[str, str] = {}
@@ -94,7 +119,7 @@ def add_config_options(parser: argparse.ArgumentParser, config: Any, *, exclude:
         kwargs: dict[str, Any] = {
             "dest": f.name,
             "default": default,
-            "help": _help(f.metadata.get("help", ""), default),
+            "help": _help(helps.get(dotted, f.metadata.get("help", "")), default),
         }
         if hint is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
@@ -175,6 +200,13 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Keeps descriptions as written; option help is wrapped as usual."""
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (``prog: error: ...``), not the whole usage."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def output_file(path: str | Path, option: str = "--output") -> Path:
     """Check, before any work, that a file can be written at ``path``: its folder exists and is writable,
     and it is not a directory. Returns the path."""
@@ -232,6 +264,11 @@ def run_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> 
     flags = getattr(args, "option_flags", {})
     try:
         args.func(args)
+    except KeyboardInterrupt as exc:  # Ctrl-C: one line, not a traceback
+        where = str(exc) or "interrupted"
+        hint = "; rerun the same command with --resume to continue" if hasattr(args, "resume") else ""
+        print(f"{parser.prog} {args.command}: {where}{hint}", file=sys.stderr)
+        return 130
     except InvalidSetting as exc:
         print(
             f"{parser.prog} {args.command}: error: {flags.get(exc.field, flag(exc.field))} "

@@ -69,8 +69,8 @@ class CorpusConfig:
     )
     normalize: str | None = setting(
         None,
-        "text preset: none, lower, or text8 (ASCII letters, lowercased; "
-        "default: text8 for word-level, none for BPE and existing tokenizers)",
+        "text preset: none, lower, or text8: ASCII letters, lowercased (default: text8 for word-level, none for "
+        "BPE and existing tokenizers)",
         choices=NORMALIZATIONS,
     )
     window: int = setting(5, "largest distance counted as co-occurrence")

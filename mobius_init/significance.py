@@ -83,3 +83,27 @@ def fit_saving(horizons: Sequence[float], saved: Sequence[float]) -> dict[str, A
         power = {"a": float(np.exp(log_a)), "c": float(c), "rmse": float(np.sqrt(np.mean((prediction - y) ** 2)))}
     better = "linear" if power is None or linear["rmse"] <= power["rmse"] else "power"
     return {"linear": linear, "power": power, "better": better}
+
+
+def best_cell(losses: dict[Any, dict[int, float]], seeds: Sequence[int]) -> Any:
+    """The cell (a setting, e.g. ``(lr, multiplier)``) with the lowest mean loss over ``seeds``; a tie
+    goes to the first cell in sorted order. ``losses[cell][seed]`` is one run's final loss."""
+    return min(sorted(losses), key=lambda cell: float(np.mean([losses[cell][s] for s in seeds])))
+
+
+def held_out_seed_difference(
+    arm: dict[Any, dict[int, float]], reference: dict[Any, dict[int, float]], seeds: Sequence[int]
+) -> dict[str, Any] | None:
+    """Best against best without selection bias: for each seed ``s``, each side's best cell is chosen on
+    the other seeds' mean, and ``arm - reference`` is read at ``s`` (leave one seed out). Returns the
+    paired statistics of those differences and the cells chosen per held-out seed; None with < 2 seeds."""
+    if len(seeds) < 2:
+        return None
+    mine, theirs, chosen = [], [], {}
+    for s in seeds:
+        others = [t for t in seeds if t != s]
+        a, b = best_cell(arm, others), best_cell(reference, others)
+        mine.append(arm[a][s])
+        theirs.append(reference[b][s])
+        chosen[s] = (a, b)
+    return {**paired_difference(mine, theirs), "chosen": chosen}

@@ -211,6 +211,10 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or Inf; the last good checkpoint (if any) is left untouched."""
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`train`: says at which step, and which state a resumed run starts from."""
+
+
 @dataclass
 class TrainResult:
     history: list[dict[str, Any]] = field(default_factory=list)  # validations and callback reports
@@ -444,43 +448,49 @@ def _train(run: _Run, model: torch.nn.Module, config: TrainConfig, callbacks: Se
             initial=start_step,
             total=config.steps,
         )
-        for step in bar:
-            x, y = run.batch()
-            with run.autocast:
-                loss = _loss(model, x, y)
-            if not torch.isfinite(loss):
-                raise TrainingDiverged(
-                    f"the training loss became {loss.item()} at step {step}; the last good checkpoint "
-                    f"({config.checkpoint_path or 'none requested'}) was kept. Try a lower lr."
-                )
-            run.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            run.optimizer.step()
-            run.scheduler.step()
-            result.train_losses.append(loss.item())
-            since_eval.append(result.train_losses[-1])
-            metrics = {"step": step, "train_loss": result.train_losses[-1]}
-            _call(callbacks, "on_step_end", model, step, metrics)
-            keep = step in config.keep_states_at
-            evaluate = step % config.eval_every == 0 or step == config.steps or keep
-            if evaluate:
-                metrics["val_loss"] = run.evaluate()
-                metrics["train_loss"] = float(np.mean(since_eval))  # mean since the last validation
-                metrics["lr"] = run.optimizer.param_groups[0]["lr"]
-                since_eval = []
-                if not math.isfinite(metrics["val_loss"]):
-                    raise TrainingDiverged(f"the validation loss became {metrics['val_loss']} at step {step}")
-                _call(callbacks, "on_eval", model, step, metrics)
-                bar.set_postfix(val_loss=f"{metrics['val_loss']:.3f}")
-            if evaluate or set(metrics) - {"step", "train_loss"}:  # validations and callback reports
-                _record(result, metrics, log, t0)
-            if evaluate and config.checkpoint_path:
-                state = run.state(step, result, time.perf_counter() - t0, callbacks)
-                _save_atomic(state, config.checkpoint_path)
-                if keep:
-                    _save_atomic(state, kept_state_path(config.checkpoint_path, step))
+        saved, step = (start_step if resuming else None), start_step
+        try:
+            for step in bar:
+                x, y = run.batch()
+                with run.autocast:
+                    loss = _loss(model, x, y)
+                if not torch.isfinite(loss):
+                    raise TrainingDiverged(
+                        f"the training loss became {loss.item()} at step {step}; the last good checkpoint "
+                        f"({config.checkpoint_path or 'none requested'}) was kept. Try a lower lr."
+                    )
+                run.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if config.grad_clip is not None:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                run.optimizer.step()
+                run.scheduler.step()
+                result.train_losses.append(loss.item())
+                since_eval.append(result.train_losses[-1])
+                metrics = {"step": step, "train_loss": result.train_losses[-1]}
+                _call(callbacks, "on_step_end", model, step, metrics)
+                keep = step in config.keep_states_at
+                evaluate = step % config.eval_every == 0 or step == config.steps or keep
+                if evaluate:
+                    metrics["val_loss"] = run.evaluate()
+                    metrics["train_loss"] = float(np.mean(since_eval))  # mean since the last validation
+                    metrics["lr"] = run.optimizer.param_groups[0]["lr"]
+                    since_eval.clear()
+                    if not math.isfinite(metrics["val_loss"]):
+                        raise TrainingDiverged(f"the validation loss became {metrics['val_loss']} at step {step}")
+                    _call(callbacks, "on_eval", model, step, metrics)
+                    bar.set_postfix(val_loss=f"{metrics['val_loss']:.3f}")
+                if evaluate or set(metrics) - {"step", "train_loss"}:  # validations and callback reports
+                    _record(result, metrics, log, t0)
+                if evaluate and config.checkpoint_path:
+                    state = run.state(step, result, time.perf_counter() - t0, callbacks)
+                    _save_atomic(state, config.checkpoint_path)
+                    if keep:
+                        _save_atomic(state, kept_state_path(config.checkpoint_path, step))
+                    saved = step
+        except KeyboardInterrupt:
+            kept = "nothing was saved" if saved is None else f"its state at step {saved} is saved"
+            raise TrainingInterrupted(f"interrupted at step {step} of {config.desc} ({kept})") from None
         result.seconds = time.perf_counter() - t0
         result.final_val_loss = next(h["val_loss"] for h in reversed(result.history) if "val_loss" in h)
         end_metrics: dict[str, Any] = {"step": config.steps}

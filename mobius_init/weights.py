@@ -144,9 +144,25 @@ def initialize_(
     what it did."""
     if unigram_prior not in (None, "auto", "bias", "reserved"):
         raise ValueError(f"unigram_prior must be 'auto', 'bias', 'reserved' or None, got {unigram_prior!r}")
+    if not (
+        callable(getattr(model, "get_input_embeddings", None))
+        and callable(getattr(model, "get_output_embeddings", None))
+    ):
+        raise TypeError(
+            f"initialize_ needs a model with a tied embedding and head (get_input_embeddings() and "
+            f"get_output_embeddings(): MiniGPT, a Hugging Face model), got {type(model).__name__}; for a bare "
+            "embedding matrix use apply_embeddings_(weight, analytic_embeddings(stats, dim))"
+        )
     weight = input_embedding_parameter(model)
+    head = model.get_output_embeddings()
+    if head is None or head.weight is not weight:
+        raise ValueError("initialize_ needs the output head tied to the input embedding (the same Parameter)")
+    if unigram_prior == "reserved":
+        if getattr(head, "bias", None) is not None:
+            raise ValueError("the head already has a bias: the reserved prior would be added twice")
+        final_layer_norm(model)  # raises before anything is written when there is none
     E = analytic_embeddings(stats, weight.shape[1], method, seed=seed)
-    apply_embeddings_(model, E)
+    apply_embeddings_(model, E)  # checks every shape before it writes
     E = torch.as_tensor(E)
     done: dict[str, Any] = {"method": method, "shape": tuple(E.shape), "rms": float(E.double().pow(2).mean().sqrt())}
     done["prior"] = None

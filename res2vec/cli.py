@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from mobius_init import __version__
 from mobius_init.cooccurrence import WEIGHTINGS
 from mobius_init.corpus import NORMALIZATIONS, source_files
-from mobius_init.options import HelpFormatter, add_signature_options, output_directory, run_command
+from mobius_init.options import HelpFormatter, Parser, add_signature_options, output_directory, run_command
 
 from .model import DIM_RULES, METHODS, Res2Vec
 from .resonance import METRICS
@@ -35,7 +35,7 @@ HELP = {
     "n_pairs": "word pairs sampled for R(d)",
     "pair_vocab": "the pairs come from this many most frequent words",
     "seed": "seed of the SVD sketch, the pair sample and the PIP draws",
-    "device": "where the SVD runs: cpu, cuda, or auto (CUDA when available)",
+    "device": "where the SVD runs: cpu, cuda, cuda:N, mps (not tested here), or auto (CUDA when available)",
 }
 
 
@@ -102,7 +102,7 @@ def _eval(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="res2vec",
         description="Word embeddings computed, not trained: co-occurrence -> PPMI -> SVD, with a dimension rule.",
     )
@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluation.json}. Save the vectors in word2vec's formats from Python: model.wv.save_word2vec_format.",
     )
     p.add_argument("source")
-    p.add_argument("-o", "--output", required=True, help="output directory")
+    p.add_argument("-o", "--output", required=True, help="output directory (required)")
     params = add_signature_options(
         p,
         Res2Vec.__init__,
@@ -139,10 +139,19 @@ def build_parser() -> argparse.ArgumentParser:
         "KeyedVectors file (.kv).",
     )
     p.add_argument("vectors")
-    p.add_argument("--similarity", nargs="*", help="similarity files 'word1 word2 score' (replace the defaults)")
+    p.add_argument(
+        "--similarity",
+        nargs="*",
+        help="similarity files 'word1 word2 score' (default: gensim's SimLex-999 and WordSim-353)",
+    )
     p.add_argument("--analogies", help="analogy file in the Google format (default: questions-words.txt)")
-    p.add_argument("--no-analogies", action="store_true")
-    p.add_argument("--restrict-vocab", type=int, default=30_000, help="(default 30000)")
+    p.add_argument("--no-analogies", action="store_true", help="skip the analogy benchmark (the slowest part)")
+    p.add_argument(
+        "--restrict-vocab",
+        type=int,
+        default=30_000,
+        help="analogy answers are searched among the N most frequent words, as gensim does (default: 30000)",
+    )
     p.add_argument("--json", action="store_true", help="also print the full report as JSON")
     p.set_defaults(func=_eval)
     return parser

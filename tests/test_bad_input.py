@@ -266,3 +266,142 @@ def test_verify_needs_a_corpus_an_installed_package_does_not_ship(tmp_path, caps
         "--corpus is required: .*--quick runs on builtin:lee",
         seconds=5,
     )
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--horizons", "abc"], "argument --horizons: expected comma-separated integers, got 'abc'"),
+        (["--horizons", "20,40.5"], "argument --horizons: expected comma-separated integers, got '20,40.5'"),
+        (["--horizons", ""], "argument --horizons: expected comma-separated integers, got an empty value"),
+        (["--lrs", "abc"], "argument --lrs: expected comma-separated numbers, got 'abc'"),
+    ],
+)
+def test_list_values_are_one_line_naming_the_flag(tmp_path, capsys, argv, expected):
+    with pytest.raises(SystemExit) as exit_status:
+        main(["horizons", *argv, "-o", str(tmp_path / "o")])
+    assert exit_status.value.code == 2
+    err = capsys.readouterr().err
+    assert expected in err and len(err.strip().splitlines()) == 1, err
+    assert "<lambda>" not in err and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--embedding-lr-mults", "-1"], "--embedding-lr-mults must be numbers > 0, got -1"),
+        (["--lrs", "0,1e-3"], "--lrs must be numbers > 0, got 0,0.001"),
+        (["--lr", "0.01", "--lrs", "0.001"], "--lrs sweeps 0.001 and --lr=0.01 is not one of them: give one"),
+        (
+            ["--embedding-lr-mult", "3", "--embedding-lr-mults", "10,30"],
+            "--embedding-lr-mults sweeps 10,30 and --embedding-lr-mult=3 is not one of them",
+        ),
+        (
+            ["--reference-horizons", "10"],
+            "--reference-horizons must be longer than the longest horizon \\(4000\\), got 10",
+        ),
+        (["--warmup-steps", "none"], "--warmup-steps must be a number of steps in a horizon study"),
+    ],
+)
+def test_horizon_grids_and_reference_are_checked_before_any_work(tmp_path, capsys, argv, expected):
+    fails(main, ["horizons", *argv, "-o", str(tmp_path / "o")], capsys, expected, [tmp_path / "o"], seconds=3)
+
+
+def test_gpt2_without_transformers_says_which_extra_at_once(tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "transformers", None)  # as if it were not installed
+    out = tmp_path / "out"
+    fails(
+        main,
+        ["compare", "--model", "gpt2", "-o", str(out)],
+        capsys,
+        "--model gpt2 needs transformers: pip install 'mobius-init\\[hf\\]'",
+        [out],
+        seconds=3,
+    )
+
+
+def test_initialize_refuses_what_it_cannot_write_and_leaves_it_untouched(data):
+    import torch
+
+    from mobius_init import initialize_
+
+    stats, _, _ = data
+    layer = torch.nn.Linear(16, stats.vocab_size)
+    with pytest.raises(
+        TypeError, match="initialize_ needs a model .* got Linear; for a bare embedding matrix use apply_embeddings_"
+    ):
+        initialize_(layer, stats)
+    weight = torch.nn.Parameter(torch.zeros(stats.vocab_size, 16))
+    with pytest.raises(TypeError, match="got Parameter"):
+        initialize_(weight, stats)
+    assert not weight.detach().any()  # nothing was written
+
+
+def test_ctrl_c_is_one_line_with_the_way_back(tmp_path, capsys, monkeypatch):
+    from mobius_init import training
+
+    calls = {"n": 0}
+    batch = training._Run.batch
+
+    def interrupted(self):
+        calls["n"] += 1
+        if calls["n"] == 30:
+            raise KeyboardInterrupt
+        return batch(self)
+
+    monkeypatch.setattr(training._Run, "batch", interrupted)
+    argv = [
+        "demo",
+        "--quiet",
+        "--seeds",
+        "1",
+        "--inits",
+        "random",
+        "--steps",
+        "40",
+        "--eval-every",
+        "25",
+        "--monitor-every",
+        "25",
+        "-o",
+        str(tmp_path / "d"),
+    ]
+    assert main(argv) == 130
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "mobius-init demo: interrupted at step 30 of random seed 0 (its state at step 25 is saved); rerun the same "
+        "command with --resume to continue"
+    )
+    monkeypatch.setattr(training._Run, "batch", batch)
+    assert main(argv + ["--resume"]) == 0  # and it does
+
+
+def test_a_demo_rerun_with_other_inits_removes_the_earlier_runs(tmp_path, capsys):
+    argv = [
+        "demo",
+        "--quiet",
+        "--steps",
+        "20",
+        "--eval-every",
+        "10",
+        "--monitor-every",
+        "10",
+        "-o",
+        str(tmp_path / "d"),
+    ]
+    assert main(argv + ["--seeds", "2", "--inits", "random,random+unigram"]) == 0
+    assert main(argv + ["--seeds", "1", "--inits", "random"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"removed \d+ files of an earlier run with other inits or seeds", out), out
+    left = sorted(p.name for folder in ("runs", "logs", "checkpoints") for p in (tmp_path / "d" / folder).iterdir())
+    assert left == ["random_seed0.json", "random_seed0.jsonl", "random_seed0.pt", "random_seed0.settings.json"]
+
+
+def test_bpe_says_when_the_corpus_uses_fewer_ids_than_trained():
+    from mobius_init import encode_corpus
+
+    with pytest.warns(UserWarning, match="BPE trained 500 ids, but only 324 occur at least min_count=1 times"):
+        encoded = encode_corpus("builtin:lee", tokenizer="bpe", vocab_size=500)
+    assert len(encoded.vocab) == 324

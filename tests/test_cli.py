@@ -47,10 +47,28 @@ def test_console_script_help():
     assert result.returncode == 0 and "builtin:lee" in result.stdout and "--weighting" in result.stdout
 
 
-@pytest.mark.parametrize("command", ["stats", "init", "compare", "demo", "horizons", "verify"])
-def test_every_option_has_help_and_shows_its_default_once(command, capsys):
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["stats"],
+        ["init"],
+        ["compare"],
+        ["demo"],
+        ["horizons"],
+        ["verify"],
+        ["verify", "mobius"],
+        ["verify", "word2vec"],
+        ["verify", "res2vec"],
+        ["res2vec", "build"],
+        ["res2vec", "eval"],
+    ],
+)
+def test_every_option_has_help_and_shows_its_default_once(argv, capsys):
+    from res2vec.cli import main as res2vec_main
+
+    command, args = (res2vec_main, argv[1:]) if argv[0] == "res2vec" else (main, argv)
     with pytest.raises(SystemExit):
-        main([command, "--help"])
+        command([*args, "--help"])
     raw = capsys.readouterr().out
     assert ".:" not in raw  # group titles are not sentences
     text = " ".join(raw.split())
@@ -59,8 +77,16 @@ def test_every_option_has_help_and_shows_its_default_once(command, capsys):
     for opt, following in zip(options, options[1:] + [None], strict=False):
         after = re.split(re.escape(opt) + "[ ,]", parser_help, maxsplit=1)[1]
         after = re.split(re.escape(following) + "[ ,]", after, maxsplit=1)[0] if following else after[:400]
-        assert after.count("default") <= 1, f"{command} {opt}: {after!r}"  # required options have none
-        assert not re.match(r"[A-Z_{},a-z]+ \(default", after), f"{command} {opt} has no help text"
+        assert after.count("default:") <= 1, f"{argv} {opt}: {after!r}"  # required options have none
+        assert "(default: )" not in after, f"{argv} {opt} shows an empty default"
+        assert not re.match(r"[A-Z_{},a-z]+ \(default", after), f"{argv} {opt} has no help text"
+        takes_value = re.match(r"[A-Z_]+ |\{", after)
+        if takes_value and "required" not in after and opt not in ("--help",):
+            assert "default:" in after, f"{argv} {opt} does not say its default: {after!r}"
+    flags = re.findall(r"(--[a-z][a-z-]+) ", parser_help)
+    for flag in flags:  # a flag that takes no value still says what it does
+        after = re.split(re.escape(flag) + " ", parser_help, maxsplit=1)[1]
+        assert not after.startswith("-"), f"{argv} {flag} has no help text"
 
 
 def test_normalize_none_is_honoured_not_taken_for_the_default(tmp_path):

@@ -21,6 +21,36 @@ def tiny_model(V, seed=0):
     return MiniGPT(MiniGPTConfig(vocab_size=V, n_layer=1, n_head=2, n_embd=16, block_size=16))
 
 
+def _tiny_study(out, *extra):
+    return [
+        "horizons",
+        "--quiet",
+        "--max-docs",
+        "120",
+        "--vocab-size",
+        "200",
+        "--n-embd",
+        "16",
+        "--block-size",
+        "16",
+        "--eval-every",
+        "50",
+        "--seeds",
+        "1",
+        "--device",
+        "cpu",
+        "--inits",
+        "random",
+        "-o",
+        str(out),
+        *extra,
+    ]
+
+
+def _finals(out):
+    return {p.name: json.loads(p.read_text())["result"]["final_val_loss"] for p in (out / "runs").glob("*_T*.json")}
+
+
 @pytest.mark.parametrize("shape", ["linear", "sqrt"])
 def test_wsd_warmup_plateau_and_decay(shape):
     config = TrainConfig(
@@ -190,32 +220,8 @@ def test_steps_to_reach_and_saving_fit_on_known_curves():
 
 
 def test_horizon_study_runs_resumes_and_refuses_changes(tmp_path, capsys):
-    args = [
-        "horizons",
-        "--quiet",
-        "--max-docs",
-        "120",
-        "--vocab-size",
-        "200",
-        "--n-embd",
-        "16",
-        "--block-size",
-        "16",
-        "--horizons",
-        "20,40",
-        "--warmup-steps",
-        "4",
-        "--eval-every",
-        "20",
-        "--seeds",
-        "2",
-        "--device",
-        "cpu",
-        "--inits",
-        "random,random+unigram",
-        "-o",
-        str(tmp_path),
-    ]
+    tiny = ["--horizons", "20,40", "--warmup-steps", "4", "--eval-every", "20", "--seeds", "2"]
+    args = _tiny_study(tmp_path, *tiny, "--inits", "random,random+unigram")
     (tmp_path / "checkpoints").mkdir()
     (tmp_path / "checkpoints" / "random_lr0.0003_emb1_seed0_T40.pt").write_text("an earlier study's state")
     assert main(args) == 0  # without --resume nothing of an earlier study is continued
@@ -237,7 +243,7 @@ def test_horizon_study_runs_resumes_and_refuses_changes(tmp_path, capsys):
     assert all((runs / name).stat().st_mtime_ns == t for name, t in stamp.items() if name.startswith("random+"))
     extended = json.loads((runs / "random_lr0.0003_emb1_seed1_T80.json").read_text())["result"]
     straight = tmp_path / "straight"
-    one_arm = args[:-4] + ["--inits", "random", "--horizons", "20,40,80", "-o", str(straight)]
+    one_arm = _tiny_study(straight, *tiny, "--horizons", "20,40,80")
     assert main(one_arm) == 0
     fresh = json.loads((straight / "runs" / "random_lr0.0003_emb1_seed1_T80.json").read_text())["result"]
     assert extended["final_val_loss"] == fresh["final_val_loss"]  # an extended trunk is the longer trunk
@@ -249,7 +255,10 @@ def test_horizon_study_runs_resumes_and_refuses_changes(tmp_path, capsys):
     "argv, match",
     [
         (["--horizons", "100,50"], "--horizons must be strictly increasing"),
-        (["--horizons", "10,100", "--warmup-steps", "9"], "--horizons has 10: .*shorter than warmup"),
+        (
+            ["--horizons", "10,100", "--warmup-steps", "9"],
+            "--horizons has 10: shorter than the warmup \\(--warmup-steps=9\\)",
+        ),
         (["--decay-fraction", "1.5"], "--decay-fraction must lie in"),
     ],
 )
@@ -265,8 +274,124 @@ def test_horizon_study_bad_input_fails_before_training(tmp_path, capsys, argv, m
 def test_horizons_config_grid():
     config = HorizonsConfig(inits=("random", "ppmi_svd+unigram"), lrs=(1e-3, 2e-3), embedding_lr_mults=(1.0, 10.0))
     assert len(config.grid()) == 8
-    assert config.branch_point(1000) == 800 and config.warmup == 80
+    assert config.branch_point(1000) == 800
+    longer = HorizonsConfig(horizons=(250, 500, 1000, 2000, 4000, 8000))
+    assert config.warmup == longer.warmup == 100  # fixed in steps: adding a horizon keeps every trunk
     assert run_horizons  # the runner is importable from the experiment module
+
+
+def test_extending_a_study_keeps_its_branches_and_adds_the_new_ones(tmp_path):
+    """The default warmup does not follow the longest horizon, so a finished study extended by a longer
+    horizon and an intermediate one keeps its branches; the new ones equal a study that had them from the
+    start (the intermediate branch point is reached by recomputing the trunk from its last kept state)."""
+    study = tmp_path / "study"
+    assert main(_tiny_study(study, "--horizons", "130,150")) == 0
+    before = {p.name: p.stat().st_mtime_ns for p in (study / "runs").glob("*_T*.json")}
+    assert main(_tiny_study(study, "--horizons", "130,140,150,250", "--resume")) == 0
+    after = {p.name: p.stat().st_mtime_ns for p in (study / "runs").glob("*_T*.json")}
+    assert {k: after[k] for k in before} == before  # the earlier branches are kept, not retrained
+    assert set(after) - set(before) == {"random_lr0.0003_emb1_seed0_T140.json", "random_lr0.0003_emb1_seed0_T250.json"}
+    straight = tmp_path / "straight"
+    assert main(_tiny_study(straight, "--horizons", "140,250")) == 0
+    finals, fresh = _finals(study), _finals(straight)
+    assert {k: finals[k] for k in fresh} == fresh  # bit-identical to training them from the start
+    summary = json.loads((study / "results.json").read_text())["summary"]["random|0.0003|1"]["horizons"]
+    assert list(summary) == ["130", "140", "150", "250"]
+    trunk = json.loads((study / "runs" / "random_lr0.0003_emb1_seed0.trunk.json").read_text())
+    assert len(trunk["train_losses"]) == 200  # every step's training loss is kept (the forecast's data)
+
+
+def test_a_resumed_study_with_another_setting_keeps_every_arm_in_its_report(tmp_path, capsys):
+    study = tmp_path / "study"
+    assert main(_tiny_study(study, "--horizons", "130,150", "--inits", "random,random+unigram")) == 0
+    assert (
+        main(
+            _tiny_study(study, "--horizons", "130,150", "--inits", "random,random+unigram", "--lr", "1e-3", "--resume")
+        )
+        == 0
+    )
+    report = json.loads((study / "results.json").read_text())
+    assert set(report["summary"]) == {
+        "random|0.0003|1",
+        "random+unigram|0.0003|1",
+        "random|0.001|1",
+        "random+unigram|0.001|1",
+    }
+    assert report["arms_from_earlier_commands"] == ["random+unigram|0.0003|1", "random|0.0003|1"]
+    out = capsys.readouterr().out
+    assert "the report covers 4 arms: 2 of them were already in" in out
+    assert "| random+unigram | 0.0003 | 1 | 130 |" in (study / "results.md").read_text()
+    # another model is another study: its arms do not enter this report (and same-named arms are refused)
+    assert main(_tiny_study(study, "--horizons", "130,150", "--n-layer", "1", "--lr", "2e-3", "--resume")) == 0
+    assert set(json.loads((study / "results.json").read_text())["summary"]) == {"random|0.002|1"}
+
+
+def _synthetic(losses):
+    """``{arm: {horizon: {seed: {"final_val_loss": x}}}}`` from ``{arm: {horizon: [x per seed]}}``."""
+    return {
+        arm: {h: {s: {"final_val_loss": x} for s, x in enumerate(xs)} for h, xs in by_h.items()}
+        for arm, by_h in losses.items()
+    }
+
+
+def test_best_against_best_chooses_each_sides_cell_per_horizon():
+    from mobius_init.experiments.horizons import best_against_best
+
+    results = _synthetic(
+        {  # random prefers x30 short and x10 long; the init prefers x10 short and x3 long
+            "random|0.001|3": {100: [6.9, 6.9, 6.9], 400: [5.9, 5.9, 5.9], 1600: [5.10, 5.12, 5.14]},
+            "random|0.001|10": {100: [6.8, 6.8, 6.8], 400: [5.8, 5.8, 5.8], 1600: [5.15, 5.15, 5.15]},
+            "random|0.001|30": {100: [6.6, 6.6, 6.6], 400: [5.75, 5.75, 5.75], 1600: [5.2, 5.2, 5.2]},
+            "ppmi|0.001|3": {100: [6.5, 6.5, 6.5], 400: [5.7, 5.7, 5.7], 1600: [5.0, 5.2, 5.1]},
+            "ppmi|0.001|10": {100: [6.3, 6.4, 6.2], 400: [5.6, 5.6, 5.6], 1600: [5.08, 5.08, 5.08]},
+            "ppmi|0.001|30": {100: [6.4, 6.4, 6.4], 400: [5.65, 5.65, 5.65], 1600: [5.2, 5.2, 5.2]},
+        }
+    )
+    report = best_against_best(results)
+    assert report["grid_sizes"] == {"random": 3, "ppmi": 3}
+    rows = report["inits"]["ppmi"]["horizons"]
+    assert rows["100"]["best"] == {"init": [0.001, 10.0], "random": [0.001, 30.0]}
+    assert rows["1600"]["best"] == {"init": [0.001, 10.0], "random": [0.001, 3.0]}  # 5.08 < 5.1 on the mean
+    assert rows["100"]["edge"] == {"init": [], "random": ["multiplier high"]}
+    assert rows["1600"]["edge"]["random"] == ["multiplier low"]
+    assert rows["400"]["delta"]["mean"] == pytest.approx(5.6 - 5.75)
+    assert rows["1600"]["delta"]["mean"] == pytest.approx(5.08 - 5.12)
+    # held out: seed 2's cells are chosen on seeds 0 and 1, where x3 (5.1 mean) loses to x10 (5.08)...
+    held = rows["1600"]["held_out_seed"]
+    assert held["chosen"]["0"] == [[0.001, 10.0], [0.001, 3.0]]  # on seeds 1, 2: x10 5.08 < x3 5.15
+    assert held["chosen"]["1"] == [[0.001, 3.0], [0.001, 3.0]]  # on seeds 0, 2: x3 5.05 < x10 5.08
+    assert held["mean"] == pytest.approx(np.mean([5.08 - 5.10, 5.2 - 5.12, 5.08 - 5.14]))
+    # steps saved against random's best-at-each-horizon curve: at 400 the init's 5.6 lies between
+    # random's 5.75 (400) and 5.12 (1600, seed 1) on a log-T line
+    saved = rows["400"]["steps_saved_per_seed"]
+    expected = [np.exp(np.log(400) + (5.75 - 5.6) / (5.75 - r) * np.log(4)) - 400 for r in (5.10, 5.12, 5.14)]
+    assert saved == pytest.approx(expected)
+    assert set(rows["400"]["censored"]) == {"exact"} and set(rows["1600"]["censored"]) == {"above"}
+
+
+def test_the_plot_draws_bounds_apart_from_exact_savings(tmp_path):
+    from mobius_init.experiments.horizons import _saved_points, best_against_best, plot, summarize
+
+    results = _synthetic(
+        {
+            "random|0.001|30": {100: [6.6, 6.6], 400: [5.75, 5.75], 1600: [5.2, 5.2]},
+            "ppmi|0.001|30": {100: [6.4, 6.4], 400: [5.6, 5.6], 1600: [5.1, 5.1]},  # 1600: below random's last
+        }
+    )
+    summary = summarize(results)
+    rows = list(summary["ppmi|0.001|30"]["horizons"].values())
+    points = _saved_points(rows, [100, 400, 1600])
+    assert points["exact"][0] == [100, 400] and points["lower"][0] == [1600] and points["upper"] == ([], [])
+    report = {"summary": summary, "best_vs_best": best_against_best(results)}
+    figure = plot(report, tmp_path / "h.png")
+    open_up = [
+        line
+        for ax in figure.axes
+        for line in ax.get_lines()
+        if line.get_marker() == "^" and line.get_markerfacecolor() == "none" and len(line.get_xdata())
+    ]
+    assert [list(line.get_xdata()) for line in open_up] == [[1600]]
+    assert (tmp_path / "h.png").is_file()
 
 
 def test_recommended_init_survives_a_standard_save(data, tmp_path):
@@ -361,3 +486,116 @@ def test_initialize_is_the_recommended_init_in_one_call(data, tmp_path):
     assert done["prior"] == "reserved" and done["column"] == 15 and other.lm_head.bias is None
     with pytest.raises(ValueError, match="unigram_prior must be"):
         initialize_(other, stats, unigram_prior="yes")
+
+
+PLUGINS = """
+import torch
+
+
+def rows(stats, model):
+    weight = model.get_input_embeddings().weight
+    V, d = weight.shape
+    with torch.no_grad():
+        weight.copy_(0.02 * torch.linspace(-1, 1, V)[:, None] * torch.cos(torch.arange(d, dtype=torch.float32)))
+
+
+def attention_only(stats, model):
+    with torch.no_grad():
+        for block in model.blocks:
+            block.attn.proj.weight.mul_(0.5)
+
+
+def too_wide(stats, model):
+    model.tok_emb = torch.nn.Embedding(model.tok_emb.num_embeddings + 1, model.tok_emb.embedding_dim)
+
+
+def not_finite(stats, model):
+    with torch.no_grad():
+        model.get_input_embeddings().weight[0, 0] = float("nan")
+
+
+def one_argument(stats):
+    pass
+"""
+
+
+@pytest.fixture
+def plugins(tmp_path, monkeypatch):
+    (tmp_path / "toyinit.py").write_text(PLUGINS)
+    (tmp_path / "broken.py").write_text("import no_such_package\n")
+    monkeypatch.chdir(tmp_path)  # a plug-in module is found from the current directory, as python -m finds it
+    yield tmp_path
+    import sys
+
+    for name in ("toyinit", "broken"):
+        sys.modules.pop(name, None)
+
+
+def test_a_plugin_init_is_applied_with_its_controls(data, plugins):
+    from mobius_init.embeddings import shuffled_control
+    from mobius_init.experiments.compare import InitSpec, initialise
+
+    stats, _, _ = data
+    written = tiny_model(stats.vocab_size)
+    initialise(written, stats, InitSpec.parse("toyinit:rows+unigram"), seed=0)
+    E = written.tok_emb.weight.detach().double().numpy()
+    assert np.ptp(E[:, 0]) > 0 and written.lm_head.bias is not None
+    control = tiny_model(stats.vocab_size)
+    initialise(control, stats, InitSpec.parse("toyinit:rows:shuffled"), seed=0)
+    assert np.allclose(control.tok_emb.weight.detach().double().numpy(), shuffled_control(E, 0), atol=1e-7)
+    with pytest.raises(
+        ValueError,
+        match="the control :shuffled rearranges the embedding's rows, which toyinit:attention_only does not write",
+    ):
+        initialise(tiny_model(stats.vocab_size), stats, InitSpec.parse("toyinit:attention_only:shuffled"), seed=0)
+
+
+def test_a_plugin_init_goes_through_a_study(plugins):
+    out = plugins / "study"
+    assert main(_tiny_study(out, "--horizons", "130,150", "--inits", "random,toyinit:rows")) == 0
+    summary = json.loads((out / "results.json").read_text())["summary"]
+    assert "delta_vs_random" in summary["toyinit:rows|0.0003|1"]["horizons"]["150"]
+
+
+@pytest.mark.parametrize(
+    "init, message",
+    [
+        ("nosuchmodule:f", "cannot import 'nosuchmodule' \\(ModuleNotFoundError"),
+        ("broken:f", "cannot import 'broken' \\(ModuleNotFoundError: No module named 'no_such_package'\\)"),
+        ("toyinit:missing", "'toyinit' has no function 'missing'"),
+        ("toyinit:one_argument", "one_argument\\(stats\\) must take \\(stats, model\\)"),
+        (
+            "toyinit:too_wide",
+            "init 'toyinit:too_wide' changed the embedding's shape from \\(\\d+, 16\\) to \\(\\d+, 16\\)",
+        ),
+        ("toyinit:not_finite", "init 'toyinit:not_finite' wrote non-finite values into tok_emb.weight"),
+    ],
+)
+def test_a_bad_plugin_is_one_line_before_any_training(plugins, capsys, init, message):
+    import re
+
+    out = plugins / "study"
+    assert main(_tiny_study(out, "--horizons", "130,150", "--inits", f"random,{init}")) == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err) and len(err.strip().splitlines()) == 1, err
+    assert not (out / "runs").exists() and not (out / "logs").exists()
+
+
+def test_the_mimetic_example_is_a_plugin_through_a_short_study(run_example, monkeypatch, tmp_path):
+    from pathlib import Path
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])  # examples.mimetic_init imports from the root
+    out = run_example("mimetic_init.py", "--steps", "40", "-o", str(tmp_path / "m"))
+    assert "| examples.mimetic_init:mimetic_attention_ | 0.0003 | 1 | 40 | 2 |" in out
+    import torch
+
+    from mobius_init import MiniGPT, MiniGPTConfig
+
+    spec = __import__("examples.mimetic_init", fromlist=["mimetic_attention_"])
+    torch.manual_seed(0)
+    model = MiniGPT(MiniGPTConfig(vocab_size=50, n_embd=32, n_head=4))
+    spec.mimetic_attention_(None, model)
+    attn, d = model.blocks[0].attn, 32
+    qk = attn.qkv.weight[:d].T @ attn.qkv.weight[d : 2 * d]
+    vo = attn.qkv.weight[2 * d :].T @ attn.proj.weight.T
+    assert torch.diagonal(qk).mean() > 0.5 and torch.diagonal(vo).mean() < -0.2  # ~ +0.7 I and ~ -0.4 I

@@ -12,7 +12,13 @@ validation, so an interrupted comparison continues where it stopped with ``resum
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import inspect
 import json
+import os
+import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -20,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..embeddings import CONTROLS, METHODS, analytic_embeddings, unigram_log_probs
+from ..embeddings import CONTROLS, METHODS, analytic_embeddings, apply_control, unigram_log_probs
 from ..kernel import KERNEL_QUANTITIES
 from ..minigpt import MiniGPT, MiniGPTConfig
 from ..monitors import EmbeddingSnapshots, K0CosineMonitor
@@ -42,25 +48,63 @@ class InitSpec:
     """One arm of the comparison: an embedding method, an optional control of it, an optional
     log-unigram start of the logits: ``unigram`` as an output bias (:func:`set_output_bias_`), ``prior``
     through the final LayerNorm and a reserved embedding direction (:func:`set_output_prior_`, which
-    survives any save format)."""
+    survives any save format). ``method`` is a built-in (:data:`METHODS`) or a plug-in
+    ``module:function``: a user's ``function(stats, model)`` that writes its init into the model in place."""
 
     method: str
     control: str | None = None
     prior: str | None = None
 
+    @property
+    def plugin(self) -> bool:
+        return self.method not in METHODS
+
     @classmethod
     def parse(cls, text: str) -> InitSpec:
+        """``METHOD[:CONTROL][+unigram|+prior]``, or ``module:function[:CONTROL][+...]`` for a plug-in
+        (imported and its signature checked here)."""
         body, plus, prior = text.partition("+")
-        method, _, control = body.partition(":")
-        if method not in METHODS or (control and control not in CONTROLS) or (plus and prior not in PRIORS):
+        head, _, rest = body.partition(":")
+        if head in METHODS:
+            method, control = head, rest
+        else:  # a plug-in: module:function[:CONTROL]
+            function, _, control = rest.partition(":")
+            method = f"{head}:{function}" if head and function else ""
+        if not method or (control and control not in CONTROLS) or (plus and prior not in PRIORS):
             raise ValueError(
                 f"cannot read init {text!r}: expected METHOD[:CONTROL][+unigram|+prior] with METHOD in "
-                f"{', '.join(METHODS)} and CONTROL in {', '.join(CONTROLS)}"
+                f"{', '.join(METHODS)} or a plug-in module:function, and CONTROL in {', '.join(CONTROLS)}"
             )
-        return cls(method, control or None, prior or None)
+        spec = cls(method, control or None, prior or None)
+        if spec.plugin:
+            load_plugin(method)
+        return spec
 
     def __str__(self) -> str:
         return self.method + (f":{self.control}" if self.control else "") + (f"+{self.prior}" if self.prior else "")
+
+
+def load_plugin(path: str) -> Callable[[CorpusStats, torch.nn.Module], Any]:
+    """The function of a plug-in init ``module:function`` (the module found from the current directory
+    too, as ``python -m`` finds it); ValueError naming what is wrong: the import, the name, the signature."""
+    module_name, _, name = path.partition(":")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # a user's module may fail to import in any way
+        raise ValueError(f"init {path!r}: cannot import {module_name!r} ({type(exc).__name__}: {exc})") from None
+    function = getattr(module, name, None)
+    if not callable(function):
+        raise ValueError(f"init {path!r}: {module_name!r} has no function {name!r}")
+    try:
+        inspect.signature(function).bind(None, None)
+    except TypeError:
+        raise ValueError(
+            f"init {path!r}: {name}{inspect.signature(function)} must take (stats, model) and write the init into "
+            "the model in place"
+        ) from None
+    return function
 
 
 @dataclass
@@ -103,6 +147,16 @@ class ExperimentConfig:
             raise InvalidSetting("val_fraction", f"must lie in (0, 1), got {self.val_fraction}")
         if self.architecture not in ARCHITECTURES:
             raise InvalidSetting("architecture", f"must be one of {', '.join(ARCHITECTURES)}")
+        if self.architecture == "gpt2" and not _installed("transformers"):
+            raise InvalidSetting("architecture", "gpt2 needs transformers: pip install 'mobius-init[hf]'")
+
+
+def _installed(package: str) -> bool:
+    """Whether ``package`` can be imported (without importing it)."""
+    try:
+        return importlib.util.find_spec(package) is not None
+    except ValueError:  # in sys.modules as None: import it and it fails
+        return False
 
 
 @dataclass
@@ -148,14 +202,45 @@ def build_model(architecture: str, config: MiniGPTConfig, seed: int) -> torch.nn
 
 
 def initialise(model: torch.nn.Module, stats: CorpusStats, spec: InitSpec, seed: int) -> None:
-    """Write the init of ``spec`` into the model's tied embedding (and head bias)."""
+    """Write the init of ``spec`` into the model's tied embedding (and head bias). A plug-in writes its
+    own init; its control, if any, then rearranges the embedding it wrote. ValueError, naming the init,
+    when a plug-in changes the embedding's shape or writes non-finite values."""
     dim = input_embedding_parameter(model).shape[1]
     untied = "input" if getattr(getattr(model, "config", None), "tie_embeddings", True) is False else "error"
-    E = analytic_embeddings(stats, dim, spec.method, seed=seed, control=spec.control)
-    apply_embeddings_(model, E, untied=untied)  # an untied head keeps its random init
+    if spec.plugin:
+        before = input_embedding_parameter(model).detach().clone()
+        load_plugin(spec.method)(stats, model)
+        weight = input_embedding_parameter(model)
+        if weight.shape != before.shape:
+            raise ValueError(
+                f"init {spec.method!r} changed the embedding's shape from {tuple(before.shape)} to {tuple(weight.shape)}"
+            )
+        bad = next((n for n, p in model.named_parameters() if not torch.isfinite(p).all()), None)
+        if bad is not None:
+            raise ValueError(f"init {spec.method!r} wrote non-finite values into {bad}")
+        if spec.control:
+            if torch.equal(weight.detach(), before):
+                raise ValueError(
+                    f"init {spec}: the control :{spec.control} rearranges the embedding's rows, which "
+                    f"{spec.method} does not write"
+                )
+            E = apply_control(weight.detach().double().cpu().numpy(), spec.control, seed)
+            apply_embeddings_(model, torch.from_numpy(E), untied=untied)
+    else:
+        E = analytic_embeddings(stats, dim, spec.method, seed=seed, control=spec.control)
+        apply_embeddings_(model, E, untied=untied)  # an untied head keeps its random init
     if spec.prior:
         log_probs = torch.from_numpy(unigram_log_probs(stats.vocab.counts))
         (set_output_bias_ if spec.prior == "unigram" else set_output_prior_)(model, log_probs)
+
+
+def check_plugins(config: ExperimentConfig, stats: CorpusStats) -> None:
+    """Apply every plug-in init once to a fresh model, so one that fails does so before any training."""
+    model_config = replace(config.model, vocab_size=stats.vocab_size)
+    for text in config.inits:
+        spec = InitSpec.parse(text)
+        if spec.plugin:
+            initialise(build_model(config.architecture, model_config, 0), stats, spec, 0)
 
 
 def load_or_prepare(config: CompareConfig, out: Path) -> ExperimentData:
@@ -191,7 +276,25 @@ def run_compare(config: CompareConfig, out_dir: str | Path, *, resume: bool = Fa
         return _run_compare(config, out, data, resume)
 
 
+def run_names(config: CompareConfig) -> list[str]:
+    """The file stem of every run of the comparison (``INIT_seedN``)."""
+    return [f"{InitSpec.parse(t)}_seed{s}".replace(":", "-") for t in config.inits for s in range(config.seeds)]
+
+
+def remove_other_runs(out: Path, names: list[str]) -> list[str]:
+    """Remove the files of runs not in ``names`` from the run folders of ``out`` (an earlier comparison with
+    other inits or seeds, which this one's report would not show); returns what was removed."""
+    removed = []
+    for folder in ("runs", "logs", "checkpoints", "snapshots"):
+        for path in sorted((out / folder).glob("*")):
+            if path.is_file() and not any(path.name.startswith(f"{name}.") for name in names):
+                path.unlink()
+                removed.append(f"{folder}/{path.name}")
+    return removed
+
+
 def _run_compare(config: CompareConfig, out: Path, data: ExperimentData, resume: bool) -> dict[str, Any]:
+    removed = [] if resume else remove_other_runs(out, run_names(config))
     stats = data.stats
     model_config = replace(config.model, vocab_size=stats.vocab_size)
     monitor = K0CosineMonitor(stats, every=config.monitor_every, top_n=config.monitor_top_n)
@@ -272,6 +375,7 @@ def _run_compare(config: CompareConfig, out: Path, data: ExperimentData, resume:
             "stats": stats.summary(),
         },
         "warmup_steps": config.train.warmup,
+        "removed_earlier_files": removed,
         "monitor_setup_seconds": monitor.setup_seconds,
         "summary": summarize(runs, steps),
         "runs": {

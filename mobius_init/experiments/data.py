@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -78,27 +79,45 @@ def _defaults() -> dict[str, Any]:
     return {k: v for k, v in values.items() if k not in RUN_LOCAL_FIELDS}
 
 
+def _flat(d: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        out.update(_flat(v) if isinstance(v, dict) else {k: v})
+    return out
+
+
+def changed_settings(saved: dict[str, Any], wanted: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """``(name, saved value, wanted value)`` of every setting that differs between two run settings
+    (nested dicts compared by field name; a setting the toolkit gained later counts as its default)."""
+    a, b = _flat(saved), _flat(wanted)
+    defaults = _defaults()
+    a.update({k: defaults[k] for k in b if k not in a and k in defaults})
+    return [
+        (k, a.get(k, "<absent>"), b.get(k, "<absent>"))
+        for k in sorted(set(a) | set(b))
+        if a.get(k, "<absent>") != b.get(k, "<absent>")
+    ]
+
+
 def refuse_changed_settings(path: Path, saved: dict[str, Any], wanted: dict[str, Any]) -> None:
     """One clear error naming the settings (``lr``, ``n_embd``: field names, which a command line shows
     as its flags) that differ between what a saved run was made with and what is asked now."""
-
-    def flat(d: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for k, v in d.items():
-            out.update(flat(v) if isinstance(v, dict) else {k: v})
-        return out
-
-    a, b = flat(saved), flat(wanted)
-    defaults = _defaults()
-    a.update({k: defaults[k] for k in b if k not in a and k in defaults})  # settings the toolkit gained later
-    differ = sorted(k for k in set(a) | set(b) if a.get(k, "<absent>") != b.get(k, "<absent>"))
+    differ = changed_settings(saved, wanted)
     if differ:
-        shown = ", ".join(f"{k}={a.get(k, '<absent>')!r}, now {b.get(k, '<absent>')!r}" for k in differ[:6])
+        shown = ", ".join(f"{k}={a!r}, now {b!r}" for k, a, b in differ[:6])
         raise ValueError(
             f"cannot resume from {path}: it was made with other settings ({shown}"
             + (f", and {len(differ) - 6} more" if len(differ) > 6 else "")
             + "); start afresh without --resume or use another output directory"
         )
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` through a temporary file renamed into place: a reader (or a second process writing
+    the same report) never sees half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 @contextmanager

@@ -37,7 +37,7 @@ class Res2VecVerifyConfig:
     corpus: str | None = setting(None, "corpus of the dimension and resonance measurements (one shard); required")
     large_corpus: str | None = setting(None, "corpus of the second speed ratio (e.g. the three shards); required")
     max_dim: int = setting(300, "size of the SVD")
-    min_count: int = setting(5, "drop words seen fewer times (Res2Vec's and word2vec's default)")
+    min_count: int = setting(5, "drop words seen fewer times (as Res2Vec and word2vec do)")
     vocab_sizes: tuple[int, ...] = setting(
         (5000, 10_000, 20_000, 40_000), "smaller vocabularies for the fixed point against V"
     )

@@ -114,19 +114,19 @@ ablations() {  # at the sweep's horizon and best setting: the embedding frozen; 
 }
 
 BVB_MULTS=${BVB_MULTS:-30 10 3 100}  # the central cells first, so a partial study has both arms' likely bests
+BVB_JOBS=${BVB_JOBS:-1}  # processes at once (one core each): 1 leaves the other core free
 bvb() {  # best against best (issue 28): both arms over one grid of embedding multipliers, 6 horizons, 3 seeds
-  # one process per multiplier pair; each trains random and the init at that multiplier, seed by seed
+  # each command trains random and the init at one multiplier for one seed; seed 0 over the grid first
   local out=${BVB_OUT:-$RUNS/horizons-bvb}
   local one=(--n-embd 128 --lr 1e-3 --horizons 100,200,400,800,1600,3200 --inits random,ppmi_svd+unigram -o "$out")
-  local mults=($BVB_MULTS)
   for seed in ${SEEDS:-0 1 2}; do
-    for ((i = 0; i < ${#mults[@]}; i += 2)); do
-      mobius-init horizons "${COMMON[@]}" "${one[@]}" --embedding-lr-mults "${mults[i]}" --seeds 1 --first-seed "$seed" &
-      [ -n "${mults[i + 1]:-}" ] && mobius-init horizons "${COMMON[@]}" "${one[@]}" \
-        --embedding-lr-mults "${mults[i + 1]}" --seeds 1 --first-seed "$seed"
-      wait
+    for mult in $BVB_MULTS; do
+      mobius-init horizons "${COMMON[@]}" "${one[@]}" --embedding-lr-mults "$mult" --seeds 1 --first-seed "$seed" &
+      while [ "$(jobs -rp | wc -l)" -ge "$BVB_JOBS" ]; do sleep 10; done
     done
   done
+  wait
+  mobius-init horizons "${COMMON[@]}" "${one[@]}" --embedding-lr-mults "${BVB_MULTS// /,}" --seeds 3  # the report
 }
 
 case $stage in

@@ -21,6 +21,7 @@ for which this is only an approximation: the example measures how close it comes
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -52,6 +53,23 @@ def qwem_loss(W: torch.Tensor, G: torch.Tensor, H: torch.Tensor) -> torch.Tensor
     return (G * X * X).sum() / 8 - (H * X).sum() / 2
 
 
+def curvature(W: torch.Tensor, G: torch.Tensor, H: torch.Tensor, *, iterations: int = 30, seed: int = 0) -> float:
+    """The largest |eigenvalue| of the loss's Hessian at ``W`` (V x d), by power iteration on
+    Hessian-vector products (autograd): gradient descent at ``W`` is stable for a step below 2 / this."""
+    W = W.detach().requires_grad_()
+    (grad,) = torch.autograd.grad(qwem_loss(W, G, H), W, create_graph=True)
+    v = torch.randn(W.shape, generator=torch.Generator().manual_seed(seed), dtype=W.dtype).to(W.device)
+    v /= v.norm()
+    value = 0.0
+    for _ in range(iterations):
+        (Hv,) = torch.autograd.grad(grad, W, v, retain_graph=True)
+        value = float(Hv.norm())
+        if value == 0:
+            return 0.0
+        v = Hv / value
+    return value
+
+
 @dataclass
 class QWEMRun:
     steps: np.ndarray  # recorded steps
@@ -64,6 +82,16 @@ class QWEMRun:
     lr: float
     losses: np.ndarray
     W: np.ndarray  # the final embedding, V x d
+
+    def save(self, path: str | Path) -> None:
+        """Every field in one ``.npz`` at exactly ``path``."""
+        with open(path, "wb") as f:
+            np.savez(f, **{k: np.asarray(v) for k, v in vars(self).items()})
+
+    @classmethod
+    def load(cls, path: str | Path) -> QWEMRun:
+        with np.load(path) as data:
+            return cls(**{k: (float(data[k]) if data[k].ndim == 0 else data[k]) for k in data.files})
 
     def predicted(self) -> np.ndarray:
         """Closed-form singular values at the recorded steps (len(steps) x d)."""
@@ -95,7 +123,10 @@ def train_qwem(
     """Full-batch gradient descent (plain SGD on the exact loss) from a tiny random init.
 
     ``init_scale``: the std of W(0) relative to ``sqrt(lam_1)``. ``rate``: ``lr * g * lam_1``, the step
-    in units of the fastest mode's time constant (small = close to gradient flow). ``device``: where the
+    in units of the fastest mode's time constant (small = close to gradient flow). The step is also held
+    below 1 / (the largest curvature of the loss), measured (:func:`curvature`) at W(0) and at the scale the
+    descent converges to (M*'s top modes at full size), half the 2 / curvature stability limit: so a large
+    init, or corpus weights far from their mean, cannot make the descent diverge. ``device``: where the
     float64 descent runs (the init is drawn on the CPU, so every device starts from the same W(0)).
     """
     G_np, H_np = qwem_targets(C, unigram_counts, weighting)
@@ -106,13 +137,15 @@ def train_qwem(
     if lam[0] <= 0:
         raise ValueError("M* has no positive eigenvalue: nothing to learn")
     g = float(np.mean(G_np))
-    lr = rate / (g * lam[0])
     generator = torch.Generator().manual_seed(seed)
     V = M.shape[0]
     W0 = torch.randn(V, dim, generator=generator, dtype=torch.float64) * init_scale * np.sqrt(lam[0])
     u0 = np.sum((vecs.T @ W0.numpy()) ** 2, axis=1)
-    W = W0.to(device).requires_grad_()
     G, H = torch.from_numpy(G_np).to(device), torch.from_numpy(H_np).to(device)
+    converged = torch.from_numpy(vecs * np.sqrt(np.maximum(lam, 0))).to(device)
+    steepest = max(curvature(W0.to(device), G, H, seed=seed), curvature(converged, G, H, seed=seed))
+    lr = min(rate / (g * lam[0]), 1.0 / steepest)
+    W = W0.to(device).requires_grad_()
     recorded, values, modes, losses = [], [], [], []
     Q_t = torch.from_numpy(vecs).to(device)
     optimizer = torch.optim.SGD([W], lr=lr)

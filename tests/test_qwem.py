@@ -43,6 +43,34 @@ def test_logistic_solution():
     np.testing.assert_allclose(s[1], [2.0, 1.0], rtol=1e-6)
 
 
-def test_divergence_is_one_clear_error(stats):
+def test_divergence_is_one_clear_error(stats, monkeypatch):
+    import mobius_init.qwem as qwem
+
+    monkeypatch.setattr(qwem, "curvature", lambda *a, **k: 1e-12)  # as if the curvature bound missed it
     with pytest.raises(FloatingPointError, match="diverged at step .*lower rate"):
         train_qwem(stats.C, stats.vocab.counts, 3, steps=200, rate=1e4, init_scale=1.0, weighting="corpus")
+
+
+def test_the_step_stays_below_the_curvature_limit_for_a_large_init(stats):
+    """Under corpus weighting the step set from the mean weight (rate / (g lam_1)) diverges from a large
+    init; the step held below 1 / (largest curvature) descends."""
+    from mobius_init.qwem import curvature
+
+    G_np, H_np = qwem_targets(stats.C, stats.vocab.counts, "corpus")
+    G, H = torch.from_numpy(G_np), torch.from_numpy(H_np)
+    lam_1 = np.linalg.eigvalsh(mstar_dense(stats.C, stats.vocab.counts))[-1]
+    old_lr = 0.02 / (G_np.mean() * lam_1)
+    W0 = torch.randn(120, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 0.5 * np.sqrt(lam_1)
+    W = W0.clone().requires_grad_()
+    for _ in range(20):  # the old rule
+        loss = qwem_loss(W, G, H)
+        if not torch.isfinite(loss):
+            break
+        (grad,) = torch.autograd.grad(loss, W)
+        W = (W - old_lr * grad).detach().requires_grad_()
+    assert not torch.isfinite(qwem_loss(W, G, H))
+    assert old_lr > 2 / curvature(W0, G, H)  # it was past the stability limit from the start
+    run = train_qwem(stats.C, stats.vocab.counts, 4, steps=300, weighting="corpus", init_scale=0.5, rate=0.02)
+    assert run.lr < old_lr and np.all(np.isfinite(run.losses)) and run.losses[-1] < run.losses[0]
+    small = train_qwem(stats.C, stats.vocab.counts, 4, steps=10, weighting="corpus", rate=0.02)
+    assert small.lr == pytest.approx(0.02 / (small.g * small.eigenvalues[0]))  # a small init keeps the old step

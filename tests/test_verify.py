@@ -72,3 +72,23 @@ def test_other_reports_quick(tmp_path, report, claims):
     assert len(rows) == len(getattr(claim_tables, claims))
     assert all(row["verdict"] for row in rows) and (out / "report.md").stat().st_size > 0
     assert any(p.suffix == ".png" for p in out.iterdir())
+    if report == "word2vec":  # a rerun reuses every expensive stage and gives the same report
+        assert main(["verify", report, "--quick", "--quiet", "-o", str(out)]) == 0
+        again = json.loads((out / "report.json").read_text())
+        assert again["reused_from_cache"] == ["stats.npz", "mstar", "ppmi", "sgns", "qwem_small.npz", "qwem_large.npz"]
+        assert again["tables"] == saved["tables"]
+        assert main(["verify", report, "--quick", "--quiet", "--window", "8", "-o", str(out)]) == 0
+        assert json.loads((out / "report.json").read_text())["reused_from_cache"] == []  # other settings: afresh
+
+
+def test_cache_keeps_a_stage_and_forgets_it_for_other_settings(tmp_path):
+    import numpy as np
+
+    from mobius_init.experiments.cache import StageCache
+
+    calls = []
+    first = StageCache(tmp_path, {"dim": 8}).get("E", lambda: calls.append(1) or np.arange(3.0))
+    again = StageCache(tmp_path, {"dim": 8}).get("E", lambda: calls.append(1) or np.zeros(3))
+    assert calls == [1] and np.array_equal(first, again)
+    StageCache(tmp_path, {"dim": 9}).get("E", lambda: calls.append(1) or np.zeros(3))
+    assert calls == [1, 1]

@@ -31,6 +31,7 @@ from ..settings import InvalidSetting, check_positive, setting
 from ..spectral import subspace_overlap
 from ..stats import CorpusStats
 from ..training import resolve_device
+from .cache import StageCache
 from .claims import WORD2VEC_CLAIMS, judged
 from .report import markdown
 
@@ -129,15 +130,20 @@ def run_verify_word2vec(config: Word2VecVerifyConfig, out_dir: str | Path) -> di
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
+    cache = StageCache(out / "cache", {k: v for k, v in asdict(config).items() if k not in ("progress", "device")})
+
+    def statistics() -> CorpusStats:
+        encoded = encode_corpus(
+            config.corpus,
+            vocab_size=config.vocab_size,
+            min_count=1,
+            min_doc_tokens=config.min_doc_tokens,
+            progress=config.progress,
+        )
+        return CorpusStats.from_encoded(encoded, config.window, "linear", progress=config.progress)
+
     t0 = time.perf_counter()
-    encoded = encode_corpus(
-        config.corpus,
-        vocab_size=config.vocab_size,
-        min_count=1,
-        min_doc_tokens=config.min_doc_tokens,
-        progress=config.progress,
-    )
-    stats = CorpusStats.from_encoded(encoded, config.window, "linear", progress=config.progress)
+    stats = cache.get("stats.npz", statistics, lambda s, p: s.save(p), CorpusStats.load)
     seconds["statistics"] = time.perf_counter() - t0
     V, tokens = stats.vocab_size, stats.vocab.tokens
     models: dict[str, np.ndarray] = {}
@@ -147,9 +153,10 @@ def run_verify_word2vec(config: Word2VecVerifyConfig, out_dir: str | Path) -> di
         ("sgns", lambda: skipgram(stats, config)),
     ):
         t0 = time.perf_counter()
-        models[name] = build()
+        models[name] = cache.get(name, build)
         seconds[name] = time.perf_counter() - t0
     models["random"] = random_control((V, config.dim), 1.0, config.seed)
+    t0 = time.perf_counter()
     questions, _ = pair_analogies(default_analogy_file(), {t: i for i, t in enumerate(tokens)})
     similarity_files = {"wordsim353": default_similarity_files()["wordsim353"]}
     if config.men:
@@ -162,6 +169,7 @@ def run_verify_word2vec(config: Word2VecVerifyConfig, out_dir: str | Path) -> di
             "analogy_google": evaluate_analogies(kv, default_analogy_file(), restrict_vocab=V)["3cosadd"],
             **{f"similarity_{k}": evaluate_similarity(kv, path).spearman for k, path in similarity_files.items()},
         }
+    seconds["benchmarks"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     top = stats.restrict(min(config.qwem_vocab, V))
 
@@ -178,8 +186,11 @@ def run_verify_word2vec(config: Word2VecVerifyConfig, out_dir: str | Path) -> di
             device=device,
         )
 
-    qwem = qwem_from(1e-6)  # the paper's small init
-    large = qwem_from(1 / (np.sqrt(top.vocab_size) + np.sqrt(config.qwem_dim)))  # the control: already at scale
+    def kept(name: str, init_scale: float) -> QWEMRun:
+        return cache.get(name, lambda: qwem_from(init_scale), lambda r, p: r.save(p), QWEMRun.load)
+
+    qwem = kept("qwem_small.npz", 1e-6)  # the paper's small init
+    large = kept("qwem_large.npz", 1 / (np.sqrt(top.vocab_size) + np.sqrt(config.qwem_dim)))  # already at scale
     seconds["qwem"] = time.perf_counter() - t0
     random_small = random_control((top.vocab_size, config.qwem_dim), 1.0, config.seed)
     overlaps = {  # (measured, its control, what a reference model reaches)
@@ -226,6 +237,7 @@ def run_verify_word2vec(config: Word2VecVerifyConfig, out_dir: str | Path) -> di
         "device": str(device),
         "data": {"vocab_size": V, "questions_pairs_protocol": len(questions), "stats": stats.summary()},
         "seconds": seconds,
+        "reused_from_cache": cache.reused,
         "scores": scores,
         "tables": tables,
     }
@@ -241,7 +253,10 @@ def run_verify_word2vec(config: Word2VecVerifyConfig, out_dir: str | Path) -> di
             "Closed-form word2vec report: verification",
             intro,
             tables,
-            [f"Time per stage (s): {json.dumps({k: round(v, 1) for k, v in seconds.items()})}"],
+            [
+                f"Time per stage (s): {json.dumps({k: round(v, 1) for k, v in seconds.items()})}"
+                + (f"; reused from an earlier run's cache: {', '.join(cache.reused)}" if cache.reused else "")
+            ],
         )
     )
     plot(qwem, large, out)

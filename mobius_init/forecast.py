@@ -136,3 +136,137 @@ def power_law_forecast(steps: Sequence[int], losses: Sequence[float], total_step
         if result.fun < best_value:
             best, best_value = result.x, result.fun
     return float(best[0] + best[1] * total_steps ** (-best[2]))
+
+
+# ---- The multi-power law (Luo et al. 2025, "A Multi-Power Law for Loss Curve Prediction Across
+# Learning Rate Schedules", arXiv 2503.12811), fitted on several runs with their own schedules.
+
+MPL_PARAMS = ("L0", "A", "alpha", "B", "C", "beta", "gamma")
+ETA_FLOOR = 1e-3  # our convention: eta_k^-gamma uses max(eta_k, 1e-3 x peak), so a decay to 0 stays finite
+SMOOTHING = 9  # training losses enter the fit as means over windows of this many steps
+
+
+@dataclass(frozen=True)
+class Curve:
+    """Losses of one run after ``steps`` updates (1-based counts) of its schedule ``rates`` (one rate per
+    update, any unit)."""
+
+    rates: np.ndarray
+    steps: np.ndarray
+    losses: np.ndarray
+
+
+def multi_power_law(params: Sequence[float], rates: Sequence[float], steps: Sequence[int]) -> np.ndarray:
+    """``L(t) = L0 + A (S1(t) + S_W)^-alpha - LD(t)`` after ``t`` updates (each ``t`` past the warmup),
+
+    ``LD(t) = B sum_{k=W+1..t} (eta_{k-1} - eta_k) G(eta_k^-gamma S_k(t))``, ``S_k(t) = sum_{tau=k..t} eta_tau``,
+    ``G(x) = 1 - (C x + 1)^-beta``, with ``S_W`` the warmup's area and ``W`` the step the rate peaks at, as in
+    the paper's equations; the rates are taken as multiples of their peak (a change of units of A and C)."""
+    L0, A, alpha, B, C, beta, gamma = params
+    eta = np.asarray(rates, dtype=np.float64)
+    eta = eta / eta.max()
+    t = np.asarray(steps, dtype=np.int64)
+    P = np.concatenate([[0.0], np.cumsum(eta)])  # P[t] = area of the first t updates
+    W = int(np.argmax(eta)) + 1  # updates 1..W are the warmup, ending at the peak
+    k = np.arange(W + 1, len(eta) + 1)  # updates after the peak (1-based)
+    drop = eta[k - 2] - eta[k - 1]
+    k, drop = k[drop != 0], drop[drop != 0]
+    base = L0 + A * np.power(P[t], -alpha)
+    if not len(k):
+        return base
+    S = P[t][:, None] - P[k - 1][None, :]
+    x = np.power(np.maximum(eta[k - 1], ETA_FLOOR), -gamma)[None, :] * np.maximum(S, 0.0)
+    G = 1.0 - np.power(C * x + 1.0, -beta)
+    return base - B * np.where(k[None, :] <= t[:, None], drop[None, :] * G, 0.0).sum(axis=1)
+
+
+def smoothed(losses: Sequence[float], first_step: int = 0, width: int = SMOOTHING) -> tuple[np.ndarray, np.ndarray]:
+    """Per-step training losses as window means: ``(updates before the window's centre, means)``.
+    ``losses[i]`` is the loss measured before update ``first_step + i + 1``, i.e. after ``first_step + i``."""
+    y = np.asarray(losses, dtype=np.float64)
+    n = len(y) // width
+    means = y[: n * width].reshape(n, width).mean(axis=1)
+    return first_step + width // 2 + width * np.arange(n), means
+
+
+def fit_multi_power_law(curves: Sequence[Curve]) -> np.ndarray:
+    """The seven parameters of :func:`multi_power_law` fitted to every curve at once (each with its own
+    schedule), by L-BFGS-B on the Huber loss (delta 1e-3) of log residuals, as the paper's code fits it;
+    starts: for a grid of (alpha, C, beta, gamma), (L0, A, B) by linear least squares. Observations inside
+    a warmup are left out. ValueError when too few remain or a loss is not finite."""
+    kept = []
+    for c in curves:
+        steps, losses = np.asarray(c.steps, dtype=np.int64), np.asarray(c.losses, dtype=np.float64)
+        if not np.all(np.isfinite(losses)) or np.any(losses <= 0):
+            raise ValueError("the losses must be finite and positive")
+        after = steps > int(np.argmax(c.rates)) + 1
+        if np.any(steps > len(c.rates)):
+            raise ValueError("a curve has losses past the end of its schedule")
+        kept.append(Curve(np.asarray(c.rates, dtype=np.float64), steps[after], losses[after]))
+    y = np.concatenate([c.losses for c in kept])
+    if len(y) < 2 * len(MPL_PARAMS):
+        raise ValueError(f"need at least {2 * len(MPL_PARAMS)} losses after the warmup to fit the law, got {len(y)}")
+    if not any(np.ptp(c.rates[int(np.argmax(c.rates)) :]) > 0 for c in kept):
+        raise ValueError("no curve has a decay of its learning rate: the law's annealing term cannot be fitted")
+
+    def predict(params: np.ndarray) -> np.ndarray:
+        return np.concatenate([multi_power_law(params, c.rates, c.steps) for c in kept])
+
+    def objective(params: np.ndarray) -> float:
+        pred = predict(params)
+        if not np.all(np.isfinite(pred)) or np.any(pred <= 0):
+            return 1e10
+        return float(_huber(np.log(pred) - np.log(y)).sum())
+
+    bounds = [(0.0, float(y.max())), (0.0, 1e3), (1e-3, 3.0), (0.0, 1e3), (1e-6, 1e3), (1e-3, 5.0), (0.0, 1.0)]
+    starts = []
+    for alpha, C, beta, gamma in itertools.product((0.3, 0.6), (0.01, 0.1, 1.0), (0.5, 1.0), (0.3, 0.6)):
+        columns = [predict(np.array(p)) for p in ((1, 0, alpha, 0, C, beta, gamma), (0, 1, alpha, 0, C, beta, gamma))]
+        decay = -predict(np.array((0, 0, alpha, 1, C, beta, gamma)))
+        L0, A, B = np.linalg.lstsq(np.stack([*columns, -decay], axis=1), y, rcond=None)[0]
+        start = np.clip([L0, A, alpha, B, C, beta, gamma], [b[0] for b in bounds], [b[1] for b in bounds])
+        starts.append((objective(start), start))
+    best, best_value = None, math.inf
+    for _, start in sorted(starts, key=lambda s: s[0])[:4]:
+        result = optimize.minimize(
+            objective, start, method="L-BFGS-B", bounds=bounds, options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 3000}
+        )
+        if result.fun < best_value:
+            best, best_value = result.x, result.fun
+    return np.asarray(best)
+
+
+def annealing_law_at(params: Sequence[float], rates: Sequence[float], steps: Sequence[int]) -> np.ndarray:
+    """Tissue et al.'s law after ``steps`` updates of the schedule ``rates`` (:func:`annealing_law`)."""
+    S1, S2 = annealing_areas(rates)
+    t = np.asarray(steps, dtype=np.int64) - 1
+    return annealing_law(params, S1[t], S2[t])
+
+
+def fit_annealing_law_to(curves: Sequence[Curve]) -> np.ndarray:
+    """Tissue et al.'s ``(L0, A, alpha, C)`` fitted to several curves at once, each with its own schedule
+    (as :func:`fit_annealing_law` fits one), observations inside a warmup left out."""
+    kept = []
+    for c in curves:
+        steps = np.asarray(c.steps, dtype=np.int64)
+        after = steps > int(np.argmax(c.rates)) + 1
+        kept.append((np.asarray(c.rates, dtype=np.float64), steps[after], np.asarray(c.losses, dtype=np.float64)[after]))
+    y = np.concatenate([losses for _, _, losses in kept])
+    if len(y) < 8 or not np.all(np.isfinite(y)):
+        raise ValueError("need at least 8 finite losses after the warmup to fit the law")
+
+    def objective(params: np.ndarray) -> float:
+        pred = np.concatenate([annealing_law_at(params, rates, steps) for rates, steps, _ in kept])
+        if not np.all(np.isfinite(pred)) or np.any(pred <= 0):
+            return 1e10
+        return float(_huber(np.log(pred) - np.log(y)).sum())
+
+    best, best_value = None, math.inf
+    bounds = [(0.0, float(y.max())), (0.0, 100.0), (0.0, 5.0), (0.0, 100.0)]
+    for start in itertools.product((0.5 * y.min(), 0.9 * y.min()), (0.5, 2.0, 8.0), (0.2, 0.5, 1.0), (0.0, 1e-3, 1e-2)):
+        result = optimize.minimize(
+            objective, np.array(start), method="L-BFGS-B", bounds=bounds, options={"ftol": 1e-15, "gtol": 1e-12}
+        )
+        if result.fun < best_value:
+            best, best_value = result.x, result.fun
+    return np.asarray(best)

@@ -250,7 +250,9 @@ def fit_annealing_law_to(curves: Sequence[Curve]) -> np.ndarray:
     for c in curves:
         steps = np.asarray(c.steps, dtype=np.int64)
         after = steps > int(np.argmax(c.rates)) + 1
-        kept.append((np.asarray(c.rates, dtype=np.float64), steps[after], np.asarray(c.losses, dtype=np.float64)[after]))
+        kept.append(
+            (np.asarray(c.rates, dtype=np.float64), steps[after], np.asarray(c.losses, dtype=np.float64)[after])
+        )
     y = np.concatenate([losses for _, _, losses in kept])
     if len(y) < 8 or not np.all(np.isfinite(y)):
         raise ValueError("need at least 8 finite losses after the warmup to fit the law")

@@ -122,3 +122,10 @@ def test_demo_shows_the_recommended_init_with_its_controls_and_says_what_it_cann
     for init in ("| random |", "| random+unigram |", "| ppmi_svd+unigram |", "| ppmi_svd:shuffled+unigram |"):
         assert init in printed
     assert "smoke test" in printed and "cannot rank inits" in printed
+
+
+def test_verify_usage_shows_that_a_corpus_or_quick_is_needed(capsys):
+    for report in ("word2vec", "res2vec"):
+        with pytest.raises(SystemExit):
+            main(["verify", report, "--help"])
+        assert f"usage: mobius-init verify {report} (--corpus CORPUS | --quick) [options]" in capsys.readouterr().out

@@ -62,3 +62,45 @@ def test_convergence_monitor_reports_the_forecast_when_given_the_schedule(lee_do
         np.isfinite(last["forecast_final"]) and last["forecast_low"] <= last["forecast_final"] <= last["forecast_high"]
     )
     assert "forecast_final" not in ConvergenceMonitor(every=10).check(torch.zeros(5, 4), 0)
+
+
+def _schedule(steps, kind):
+    from mobius_init.training import TrainConfig, learning_rates
+
+    config = TrainConfig(steps=steps, schedule=kind, warmup_steps=40, min_lr_ratio=0.0, lr=1e-3, device="cpu")
+    return learning_rates(config)
+
+
+def test_each_law_fitted_on_a_trunk_and_decays_recovers_the_curves_it_generated():
+    from mobius_init.forecast import (
+        Curve,
+        annealing_law_at,
+        fit_annealing_law_to,
+        fit_multi_power_law,
+        multi_power_law,
+        smoothed,
+    )
+
+    schedules = [_schedule(400, "constant"), _schedule(400, "wsd"), _schedule(800, "wsd")]
+    longer = _schedule(1600, "wsd")
+    for law, fit, true in (
+        (multi_power_law, fit_multi_power_law, (3.0, 4.0, 0.4, 0.5, 0.05, 0.8, 0.4)),
+        (annealing_law_at, fit_annealing_law_to, (3.0, 4.0, 0.4, 2e-3)),
+    ):
+        curves = [Curve(r, *smoothed(law(true, r, np.arange(1, len(r) + 1)), width=27)) for r in schedules]
+        params = fit(curves)
+        assert abs(law(params, longer, [1600])[0] - law(true, longer, [1600])[0]) < 0.01  # a horizon never seen
+        assert params[0] == pytest.approx(true[0], abs=0.3)  # the asymptote
+
+
+def test_the_multi_power_law_says_why_it_has_no_answer():
+    from mobius_init.forecast import Curve, fit_multi_power_law
+
+    constant = _schedule(400, "constant")
+    steps = np.arange(50, 400, 10)
+    with pytest.raises(ValueError, match="no curve has a decay"):
+        fit_multi_power_law([Curve(constant, steps, 5 - 0.001 * steps)])
+    with pytest.raises(ValueError, match="finite and positive"):
+        fit_multi_power_law([Curve(_schedule(400, "wsd"), steps, np.where(steps > 200, np.nan, 5.0))])
+    with pytest.raises(ValueError, match="at least 14 losses after the warmup"):
+        fit_multi_power_law([Curve(_schedule(400, "wsd"), np.array([10, 20, 380]), np.array([6.0, 5.5, 5.0]))])

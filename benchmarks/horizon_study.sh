@@ -113,7 +113,7 @@ ablations() {  # at the sweep's horizon and best setting: the embedding frozen; 
     -o runs/horizons-prior
 }
 
-BVB_MULTS=${BVB_MULTS:-30 10 3 100}  # the central cells first, so a partial study has both arms' likely bests
+BVB_MULTS=${BVB_MULTS:-30 10 3 100 1}  # the central cells first, so a partial study has both arms' likely bests
 BVB_JOBS=${BVB_JOBS:-1}  # processes at once (one core each): 1 leaves the other core free
 bvb() {  # best against best (issue 28): both arms over one grid of embedding multipliers, 6 horizons, 3 seeds
   # each command trains random and the init at one multiplier for one seed; seed 0 over the grid first
@@ -125,8 +125,7 @@ bvb() {  # best against best (issue 28): both arms over one grid of embedding mu
       while [ "$(jobs -rp | wc -l)" -ge "$BVB_JOBS" ]; do sleep 10; done
     done
   done
-  wait
-  mobius-init horizons "${COMMON[@]}" "${one[@]}" --embedding-lr-mults "${BVB_MULTS// /,}" --seeds 3  # the report
+  wait  # the report of everything the directory holds: python benchmarks/horizon_bvb_report.py "$out"
 }
 
 case $stage in

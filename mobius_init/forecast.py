@@ -246,19 +246,19 @@ def annealing_law_at(params: Sequence[float], rates: Sequence[float], steps: Seq
 def fit_annealing_law_to(curves: Sequence[Curve]) -> np.ndarray:
     """Tissue et al.'s ``(L0, A, alpha, C)`` fitted to several curves at once, each with its own schedule
     (as :func:`fit_annealing_law` fits one), observations inside a warmup left out."""
-    kept = []
+    areas, ys = [], []
     for c in curves:
         steps = np.asarray(c.steps, dtype=np.int64)
         after = steps > int(np.argmax(c.rates)) + 1
-        kept.append(
-            (np.asarray(c.rates, dtype=np.float64), steps[after], np.asarray(c.losses, dtype=np.float64)[after])
-        )
-    y = np.concatenate([losses for _, _, losses in kept])
+        S1, S2 = annealing_areas(c.rates)  # once per curve: the fit evaluates the law many times
+        areas.append((S1[steps[after] - 1], S2[steps[after] - 1]))
+        ys.append(np.asarray(c.losses, dtype=np.float64)[after])
+    y = np.concatenate(ys)
     if len(y) < 8 or not np.all(np.isfinite(y)):
         raise ValueError("need at least 8 finite losses after the warmup to fit the law")
 
     def objective(params: np.ndarray) -> float:
-        pred = np.concatenate([annealing_law_at(params, rates, steps) for rates, steps, _ in kept])
+        pred = np.concatenate([annealing_law(params, s1, s2) for s1, s2 in areas])
         if not np.all(np.isfinite(pred)) or np.any(pred <= 0):
             return 1e10
         return float(_huber(np.log(pred) - np.log(y)).sum())

@@ -26,6 +26,14 @@ from .training import Callback
 from .weights import input_embedding_parameter
 
 
+def is_rank_zero() -> bool:
+    """True outside ``torch.distributed`` and on its global rank 0: the one rank that computes and reports
+    a monitor, so other ranks neither spend the time nor send a second report."""
+    import torch.distributed as dist
+
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+
+
 class Monitor(Callback):
     """Every ``every`` steps, :meth:`measure` the model's tied embedding and report it with the same
     quantities for two controls: ``control_initial_*`` (the embedding when training started) and
@@ -68,7 +76,11 @@ class Monitor(Callback):
 
     def due(self, step: int, final: bool = False) -> bool:
         """Whether a check is due at ``step``: every ``every`` steps, and at the ``final`` step unless
-        that step was just checked. The one rule of :func:`mobius_init.train` and both integrations."""
+        that step was just checked; never on a ``torch.distributed`` rank other than 0 (no collective is
+        entered, so the other ranks do not wait). The one rule of :func:`mobius_init.train` and both
+        integrations."""
+        if not is_rank_zero():
+            return False
         if final:
             return not self.history or self.history[-1]["step"] != step
         return step % self.every == 0
@@ -88,7 +100,8 @@ class Monitor(Callback):
     # --- mobius_init.train callback hooks
     def on_train_start(self, model: Any, step: int, metrics: dict[str, Any]) -> None:
         self.reset()
-        metrics.update(self.check(model, step))
+        if is_rank_zero():
+            metrics.update(self.check(model, step))
 
     def on_step_end(self, model: Any, step: int, metrics: dict[str, Any]) -> None:
         if self.due(step):

@@ -101,3 +101,47 @@ def test_lightning_reports_reach_the_logger(data, tmp_path):
     restored.load_state_dict(callback.state_dict())  # what a Lightning checkpoint carries
     restored.on_train_start(trainer, None)  # a resumed fit keeps the history and controls
     assert restored.monitor.history == monitor.history and restored.monitor.controls == monitor.controls
+
+
+def _rank(rank, world, port, folder, train_ids, val_ids, vocab):
+    import json
+    import os
+
+    import torch.distributed as dist
+
+    from mobius_init import ConvergenceMonitor, TrainConfig, train
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        torch.manual_seed(0)
+        model = MiniGPT(MiniGPTConfig(vocab_size=vocab, n_layer=1, n_head=2, n_embd=16, block_size=16))
+        monitor = ConvergenceMonitor(every=5)
+        config = TrainConfig(steps=12, eval_every=6, progress=False, device="cpu", seed=rank)
+        result = train(model, train_ids, val_ids, config, callbacks=[monitor])
+        dist.barrier()  # every rank reaches the end: none waited on a report
+        reported = [h["step"] for h in result.history if "relative_change" in h]
+        (folder / f"rank{rank}.json").write_text(
+            json.dumps({"history": [h["step"] for h in monitor.history], "reported": reported})
+        )
+    finally:
+        dist.destroy_process_group()
+
+
+def test_a_monitor_reports_once_under_torch_distributed(data, tmp_path):
+    """Two processes on the gloo backend: the monitor runs and reports on rank 0 only."""
+    import json
+    import socket
+
+    import torch.multiprocessing as mp
+
+    stats, blocks = data
+    ids = blocks.flatten().numpy()
+    train_ids, val_ids = ids[:800], ids[800:]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(_rank, args=(2, port, tmp_path, train_ids, val_ids, stats.vocab_size), nprocs=2, join=True)
+    zero, one = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
+    assert zero["history"] == [0, 5, 10, 12] and zero["reported"] == [0, 5, 10, 12]
+    assert one == {"history": [], "reported": []}

@@ -397,6 +397,8 @@ def collect_runs(config: HorizonsConfig, model_config: MiniGPTConfig, out: Path)
     order = {init: i for i, init in enumerate(config.inits)}
     found: list[tuple[tuple[int, str, float, float], int, int, dict[str, Any]]] = []
     for path in (out / "runs").glob("*_T*.json"):
+        if path.name.endswith(".trunk.json"):  # an init's name may hold "_T" too
+            continue
         record = json.loads(path.read_text())
         settings, train_settings = record["settings"], record["settings"]["train"]
         if changed_settings(_fixed(settings), wanted):

@@ -18,6 +18,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from ..monitors import is_rank_zero
 from . import loggable
 
 
@@ -35,7 +36,8 @@ class MonitorCallback(TrainerCallback):
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         self.monitor.reset()
-        self._report(model, state)
+        if is_rank_zero():
+            self._report(model, state)
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
         if not self.monitor.due(state.global_step):

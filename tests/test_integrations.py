@@ -103,33 +103,38 @@ def test_lightning_reports_reach_the_logger(data, tmp_path):
     assert restored.monitor.history == monitor.history and restored.monitor.controls == monitor.controls
 
 
-def _rank(rank, world, port, folder, train_ids, val_ids, vocab):
+def _rank(rank, world, port, folder, train_ids, val_ids, stats):
+    import hashlib
     import json
     import os
 
     import torch.distributed as dist
 
-    from mobius_init import ConvergenceMonitor, TrainConfig, train
+    from mobius_init import ConvergenceMonitor, TrainConfig, initialize_, train
 
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
         torch.manual_seed(0)
-        model = MiniGPT(MiniGPTConfig(vocab_size=vocab, n_layer=1, n_head=2, n_embd=16, block_size=16))
+        model = MiniGPT(MiniGPTConfig(vocab_size=stats.vocab_size, n_layer=1, n_head=2, n_embd=16, block_size=16))
+        initialize_(model, stats)  # every rank computes the init from the same statistics and seed
+        init = hashlib.sha256(model.tok_emb.weight.detach().numpy().tobytes()).hexdigest()
+        init += hashlib.sha256(model.lm_head.bias.detach().numpy().tobytes()).hexdigest()
         monitor = ConvergenceMonitor(every=5)
         config = TrainConfig(steps=12, eval_every=6, progress=False, device="cpu", seed=rank)
         result = train(model, train_ids, val_ids, config, callbacks=[monitor])
         dist.barrier()  # every rank reaches the end: none waited on a report
         reported = [h["step"] for h in result.history if "relative_change" in h]
         (folder / f"rank{rank}.json").write_text(
-            json.dumps({"history": [h["step"] for h in monitor.history], "reported": reported})
+            json.dumps({"history": [h["step"] for h in monitor.history], "reported": reported, "init": init})
         )
     finally:
         dist.destroy_process_group()
 
 
 def test_a_monitor_reports_once_under_torch_distributed(data, tmp_path):
-    """Two processes on the gloo backend: the monitor runs and reports on rank 0 only."""
+    """Two processes on the gloo backend: the analytic init is bit-identical on both ranks, and the monitor
+    runs and reports on rank 0 only."""
     import json
     import socket
 
@@ -141,7 +146,8 @@ def test_a_monitor_reports_once_under_torch_distributed(data, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    mp.spawn(_rank, args=(2, port, tmp_path, train_ids, val_ids, stats.vocab_size), nprocs=2, join=True)
+    mp.spawn(_rank, args=(2, port, tmp_path, train_ids, val_ids, stats), nprocs=2, join=True)
     zero, one = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
     assert zero["history"] == [0, 5, 10, 12] and zero["reported"] == [0, 5, 10, 12]
-    assert one == {"history": [], "reported": []}
+    assert one["history"] == [] and one["reported"] == []
+    assert zero["init"] == one["init"]  # bit-identical init on every rank

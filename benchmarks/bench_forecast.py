@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from mobius_init.forecast import forecast_final_loss, power_law_forecast
-from mobius_init.training import TrainConfig, learning_rates
+from mobius_init.schedules import learning_rates
+from mobius_init.training import TrainConfig
 
 FRACTIONS = (0.25, 0.5)
 

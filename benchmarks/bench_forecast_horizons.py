@@ -48,8 +48,9 @@ from mobius_init.forecast import (
     power_law_forecast,
     smoothed,
 )
+from mobius_init.schedules import learning_rates
 from mobius_init.significance import steps_to_reach
-from mobius_init.training import TrainConfig, learning_rates
+from mobius_init.training import TrainConfig
 
 T_FIT = 400
 MULTIPLES = (2, 4, 8)

@@ -251,7 +251,7 @@ class ConvergenceMonitor(Monitor):
         return report
 
     def forecast(self) -> dict[str, float]:
-        """With ``schedule`` (every update's learning rate, e.g. :func:`mobius_init.training.learning_rates`):
+        """With ``schedule`` (every update's learning rate, e.g. :func:`mobius_init.schedules.learning_rates`):
         Tissue et al.'s law fitted to the training losses so far (means over at most 50 equal spans of
         steps), extrapolated to the schedule's end (:mod:`mobius_init.forecast`). Measured to fail as a
         forecast on the BPE runs (README); reported, not a default. NaN before 4 spans are observed."""

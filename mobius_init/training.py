@@ -21,10 +21,9 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from .schedules import DECAY_SHAPES, SCHEDULES, lr_multiplier
 from .settings import InvalidSetting, check_positive, setting
 
-SCHEDULES = ("cosine", "constant", "wsd")
-DECAY_SHAPES = ("linear", "sqrt")
 # Fields that say where and how a run reports, not what it computes: a resumed run may change them.
 RUN_LOCAL_FIELDS = ("device", "threads", "log_path", "checkpoint_path", "resume", "progress", "desc", "keep_states_at")
 # Below this many floating-point operations per step (6 x parameters x tokens), one CPU thread: the
@@ -157,29 +156,6 @@ def resolve_device(device: str) -> torch.device:
     if resolved.type == "mps" and not torch.backends.mps.is_available():
         raise InvalidSetting("device", f"{device!r} is not available on this machine; use cpu or auto")
     return resolved
-
-
-def lr_multiplier(config: TrainConfig, completed: int) -> float:
-    """The learning rate of update ``completed + 1`` as a fraction of ``config.lr``."""
-    warmup = config.warmup
-    if completed < warmup:
-        return (completed + 1) / warmup
-    if config.schedule == "constant":
-        return 1.0
-    if config.schedule == "wsd":
-        decay_start = config.steps - config.decay_steps
-        if completed < decay_start:
-            return 1.0
-        progress = min(1.0, (completed - decay_start + 1) / config.decay_steps)
-        remaining = 1 - progress if config.decay_shape == "linear" else 1 - math.sqrt(progress)
-        return config.min_lr_ratio + (1 - config.min_lr_ratio) * remaining
-    progress = (completed - warmup) / max(1, config.steps - 1 - warmup)
-    return config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
-
-
-def learning_rates(config: TrainConfig) -> np.ndarray:
-    """The learning rate of every update of a run (length ``config.steps``): the schedule, in advance."""
-    return np.array([config.lr * lr_multiplier(config, i) for i in range(config.steps)])
 
 
 class Callback:

@@ -6,7 +6,7 @@ import pytest
 
 from mobius_init import TrainConfig
 from mobius_init.forecast import annealing_areas, annealing_law, forecast_final_loss, power_law_forecast
-from mobius_init.training import learning_rates
+from mobius_init.schedules import learning_rates
 
 
 def test_areas_of_constant_step_and_warmup_schedules():
@@ -65,7 +65,8 @@ def test_convergence_monitor_reports_the_forecast_when_given_the_schedule(lee_do
 
 
 def _schedule(steps, kind):
-    from mobius_init.training import TrainConfig, learning_rates
+    from mobius_init.schedules import learning_rates
+    from mobius_init.training import TrainConfig
 
     config = TrainConfig(steps=steps, schedule=kind, warmup_steps=40, min_lr_ratio=0.0, lr=1e-3, device="cpu")
     return learning_rates(config)

@@ -11,9 +11,10 @@ import torch
 from mobius_init import MiniGPT, MiniGPTConfig, TrainConfig, train
 from mobius_init.cli import main
 from mobius_init.experiments.horizons import HorizonsConfig, run_horizons
+from mobius_init.schedules import lr_multiplier
 from mobius_init.settings import InvalidSetting
 from mobius_init.significance import fit_saving, steps_to_reach
-from mobius_init.training import kept_state_path, lr_multiplier, parameter_groups
+from mobius_init.training import kept_state_path, parameter_groups
 
 
 def tiny_model(V, seed=0):

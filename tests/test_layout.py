@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MATH = ("kernel", "spectral", "matrices", "cooccurrence", "embeddings", "qwem")
+MATH = ("kernel", "spectral", "matrices", "cooccurrence", "embeddings", "qwem", "schedules", "forecast", "significance")
 EDGE = ("cli", "options", "training", "monitors", "experiments", "integrations", "minigpt")
 
 

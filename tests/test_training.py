@@ -205,7 +205,7 @@ def test_monitor_in_a_plain_loop(data):
 
 
 def test_schedule_warmup_then_cosine():
-    from mobius_init.training import lr_multiplier
+    from mobius_init.schedules import lr_multiplier
 
     config = TrainConfig(steps=100, warmup_steps=10, min_lr_ratio=0.1, device="cpu")
     lrs = [lr_multiplier(config, i) for i in range(100)]
@@ -237,7 +237,7 @@ def test_learning_rate_follows_the_schedule(data):
     stats, train_ids, val_ids = data
     config = TrainConfig(steps=20, eval_every=5, warmup_steps=4, progress=False, device="cpu")
     result = train(MiniGPT(small_config(stats.vocab_size)), train_ids, val_ids, config)
-    from mobius_init.training import lr_multiplier
+    from mobius_init.schedules import lr_multiplier
 
     for entry in result.history[1:]:  # the lr of the next update, read at each validation
         assert entry["lr"] == pytest.approx(config.lr * lr_multiplier(config, entry["step"]))

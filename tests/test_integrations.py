@@ -1,5 +1,8 @@
 """The monitors where users train: a transformers Trainer (values reach its reporters) and Lightning."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -151,3 +154,59 @@ def test_a_monitor_reports_once_under_torch_distributed(data, tmp_path):
     assert zero["history"] == [0, 5, 10, 12] and zero["reported"] == [0, 5, 10, 12]
     assert one["history"] == [] and one["reported"] == []
     assert zero["init"] == one["init"]  # bit-identical init on every rank
+
+
+try:  # module level, so that Lightning's spawned processes can unpickle it
+    import lightning as _lightning
+
+    class TinyModule(_lightning.LightningModule):
+        def __init__(self, vocab):
+            super().__init__()
+            torch.manual_seed(0)
+            self.model = MiniGPT(MiniGPTConfig(vocab_size=vocab, n_embd=16, block_size=16))
+
+        def training_step(self, batch, batch_idx):
+            return self.model(batch[:, :-1], batch[:, 1:])[1]
+
+        def configure_optimizers(self):
+            return torch.optim.AdamW(self.parameters(), lr=1e-3)
+except ImportError:
+    TinyModule = None
+
+
+if TinyModule is not None:
+    from mobius_init.integrations.lightning import MonitorCallback as _LightningMonitor
+
+    class RankRecording(_LightningMonitor):
+        """Writes, at the end, the steps its monitor measured on this rank."""
+
+        def __init__(self, monitor, folder):
+            super().__init__(monitor)
+            self.folder = folder
+
+        def on_train_end(self, trainer, pl_module):
+            steps = [h["step"] for h in self.monitor.history]
+            (Path(self.folder) / f"rank{trainer.global_rank}.json").write_text(json.dumps(steps))
+
+
+def test_lightning_under_ddp_reports_from_rank_zero_only(data, tmp_path):
+    lightning = pytest.importorskip("lightning")
+    import json
+
+    from mobius_init import ConvergenceMonitor
+
+    stats, blocks = data
+    trainer = lightning.Trainer(
+        max_steps=4,
+        accelerator="cpu",
+        devices=2,
+        strategy="ddp_spawn",
+        logger=False,
+        callbacks=[RankRecording(ConvergenceMonitor(every=2), folder=str(tmp_path))],
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(TinyModule(stats.vocab_size), torch.utils.data.DataLoader(blocks, batch_size=8))
+    assert json.loads((tmp_path / "rank0.json").read_text()) == [0, 2, 4]
+    assert json.loads((tmp_path / "rank1.json").read_text()) == []

@@ -712,8 +712,7 @@ def plot(report: dict[str, Any], path: Path) -> Any:
         points = _saved_points(rows, horizons)
         if init == "random" or not any(points[k][0] for k in points):
             continue
-        (line,) = left.plot(horizons, [r.get("steps_saved", [np.nan])[0] for r in rows], label=label)
-        left.plot(*points["exact"], "o", color=line.get_color())
+        (line,) = left.plot(*points["exact"], "o-", label=label)  # the line joins exact values only
         left.plot(*points["lower"], "^", mfc="none", color=line.get_color(), ms=9)
         left.plot(*points["upper"], "v", mfc="none", color=line.get_color(), ms=9)
         per_seed = [r["steps_saved_per_seed"] for r in rows if "steps_saved_per_seed" in r]

@@ -210,3 +210,56 @@ def test_lightning_under_ddp_reports_from_rank_zero_only(data, tmp_path):
     trainer.fit(TinyModule(stats.vocab_size), torch.utils.data.DataLoader(blocks, batch_size=8))
     assert json.loads((tmp_path / "rank0.json").read_text()) == [0, 2, 4]
     assert json.loads((tmp_path / "rank1.json").read_text()) == []
+
+
+def _hf_rank(rank, world, port, folder, blocks, vocab):
+    import os
+
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world)
+    )
+    import transformers
+
+    from mobius_init import ConvergenceMonitor
+    from mobius_init.integrations.hf import add_monitor, gpt2_model
+
+    torch.manual_seed(0)
+    model = gpt2_model(MiniGPTConfig(vocab_size=vocab, n_embd=16, n_layer=1, block_size=16))
+    args = transformers.TrainingArguments(
+        output_dir=f"{folder}/out",
+        max_steps=4,
+        per_device_train_batch_size=4,
+        report_to=[],
+        use_cpu=True,
+        logging_steps=2,
+        save_strategy="no",
+        ddp_backend="gloo",
+        disable_tqdm=True,
+    )
+    trainer = transformers.Trainer(
+        model=model, args=args, train_dataset=[{"input_ids": b, "labels": b} for b in blocks]
+    )
+    monitor = ConvergenceMonitor(every=2)
+    add_monitor(trainer, monitor)
+    trainer.train()
+    logged = [h["step"] for h in trainer.state.log_history if "monitor/relative_change" in h]
+    report = {"history": [h["step"] for h in monitor.history], "logged": logged, "world": args.world_size}
+    (Path(folder) / f"rank{rank}.json").write_text(json.dumps(report))
+
+
+def test_hf_trainer_under_ddp_reports_from_rank_zero_only(data, tmp_path):
+    """The Trainer's own distributed setup (RANK/WORLD_SIZE, gloo) in two processes, as torchrun sets it."""
+    pytest.importorskip("transformers")
+    pytest.importorskip("accelerate")
+    import socket
+
+    import torch.multiprocessing as mp
+
+    stats, blocks = data
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(_hf_rank, args=(2, port, str(tmp_path), blocks, stats.vocab_size), nprocs=2, join=True)
+    zero, one = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
+    assert zero == {"history": [0, 2, 4], "logged": [0, 2, 4], "world": 2}
+    assert one == {"history": [], "logged": [], "world": 2}

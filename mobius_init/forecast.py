@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,6 +62,55 @@ def _huber(x: np.ndarray, delta: float = HUBER_DELTA) -> np.ndarray:
     return np.where(a <= delta, 0.5 * x**2, delta * a - 0.5 * delta**2)
 
 
+def _fit_log_huber(
+    model: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]],
+    y: np.ndarray,
+    starts: Iterable[Sequence[float]],
+    bounds: Sequence[tuple[float, float]],
+    **options: float,
+) -> np.ndarray:
+    """The parameters, best over ``starts``, minimising ``sum huber(log model(p) - log y)`` by L-BFGS-B.
+    ``model(p)`` returns the predictions (n,) and their Jacobian (n, len(p)), or None in its place for
+    the optimiser's finite differences; a prediction that is not finite and positive scores 1e10."""
+    log_y = np.log(y)
+    starts = [np.asarray(start, dtype=np.float64) for start in starts]
+    analytic = model(starts[0])[1] is not None
+
+    def objective(params: np.ndarray):
+        pred, jac = model(params)
+        if not np.all(np.isfinite(pred)) or np.any(pred <= 0):
+            return (1e10, np.zeros_like(params)) if analytic else 1e10
+        r = np.log(pred) - log_y
+        value = float(_huber(r).sum())
+        if not analytic:
+            return value
+        return value, (np.clip(r, -HUBER_DELTA, HUBER_DELTA) / pred) @ jac  # huber'(r) = clip(r, ±delta)
+
+    best, best_value = None, math.inf
+    for start in starts:
+        result = optimize.minimize(objective, start, jac=analytic, method="L-BFGS-B", bounds=bounds, options=options)
+        if result.fun < best_value:
+            best, best_value = result.x, result.fun
+    return np.asarray(best)
+
+
+def _annealing_model(S1: np.ndarray, S2: np.ndarray) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """:func:`annealing_law` at fixed areas, with its Jacobian in ``(L0, A, alpha, C)``."""
+    log_S1 = np.log(S1)
+
+    def model(params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        L0, A, alpha, C = params
+        power = np.power(S1, -alpha)
+        jac = np.stack([np.ones_like(S1), power, -A * power * log_S1, -S2], axis=1)
+        return L0 + A * power - C * S2, jac
+
+    return model
+
+
+def _annealing_starts(y: np.ndarray) -> list[tuple[float, ...]]:
+    return list(itertools.product((0.5 * y.min(), 0.9 * y.min()), (0.5, 2.0, 8.0), (0.2, 0.5, 1.0), (0.0, 1e-3, 1e-2)))
+
+
 def fit_annealing_law(steps: Sequence[int], losses: Sequence[float], rates: Sequence[float]) -> np.ndarray:
     """``(L0, A, alpha, C)`` fitted to the losses observed after updates ``steps`` (1-based counts of
     updates, each <= len(rates)) of a run whose learning rates are ``rates``."""
@@ -72,22 +121,8 @@ def fit_annealing_law(steps: Sequence[int], losses: Sequence[float], rates: Sequ
     if steps.min() < 1 or steps.max() > len(rates):
         raise ValueError("steps must count updates from 1 to the schedule's length")
     S1, S2 = annealing_areas(rates)
-    s1, s2 = S1[steps - 1], S2[steps - 1]
-
-    def objective(params: np.ndarray) -> float:
-        pred = annealing_law(params, s1, s2)
-        if np.any(pred <= 0):
-            return 1e10
-        return float(_huber(np.log(pred) - np.log(y)).sum())
-
-    low = float(y.min())
-    best, best_value = None, math.inf
     bounds = [(0.0, 2 * float(y.max())), (0.0, 100.0), (0.0, 5.0), (0.0, 100.0)]
-    for start in itertools.product((0.5 * low, 0.9 * low), (0.5, 2.0, 8.0), (0.2, 0.5, 1.0), (0.0, 1e-3, 1e-2)):
-        result = optimize.minimize(objective, np.array(start), method="L-BFGS-B", bounds=bounds)
-        if result.fun < best_value:
-            best, best_value = result.x, result.fun
-    return np.asarray(best)
+    return _fit_log_huber(_annealing_model(S1[steps - 1], S2[steps - 1]), y, _annealing_starts(y), bounds)
 
 
 @dataclass(frozen=True)
@@ -122,19 +157,16 @@ def power_law_forecast(steps: Sequence[int], losses: Sequence[float], total_step
     """The schedule-blind baseline: ``L_inf + A · s^(-alpha)`` fitted to the history, at ``total_steps``."""
     s = np.asarray(steps, dtype=np.float64)
     y = np.asarray(losses, dtype=np.float64)
+    log_s = np.log(s)
 
-    def objective(params: np.ndarray) -> float:
-        pred = params[0] + params[1] * np.power(s, -params[2])
-        if np.any(pred <= 0):
-            return 1e10
-        return float(_huber(np.log(pred) - np.log(y)).sum())
+    def model(params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        power = np.power(s, -params[2])
+        return params[0] + params[1] * power, np.stack([np.ones_like(s), power, -params[1] * power * log_s], axis=1)
 
-    best, best_value = None, math.inf
     bounds = [(0.0, 2 * float(y.max())), (0.0, 1000.0), (0.0, 5.0)]
-    for start in itertools.product((0.5 * y.min(), 0.9 * y.min()), (1.0, 10.0), (0.2, 0.5, 1.0)):
-        result = optimize.minimize(objective, np.array(start), method="L-BFGS-B", bounds=bounds)
-        if result.fun < best_value:
-            best, best_value = result.x, result.fun
+    best = _fit_log_huber(
+        model, y, itertools.product((0.5 * y.min(), 0.9 * y.min()), (1.0, 10.0), (0.2, 0.5, 1.0)), bounds
+    )
     return float(best[0] + best[1] * total_steps ** (-best[2]))
 
 
@@ -162,6 +194,13 @@ def multi_power_law(params: Sequence[float], rates: Sequence[float], steps: Sequ
     ``LD(t) = B sum_{k=W+1..t} (eta_{k-1} - eta_k) G(eta_k^-gamma S_k(t))``, ``S_k(t) = sum_{tau=k..t} eta_tau``,
     ``G(x) = 1 - (C x + 1)^-beta``, with ``S_W`` the warmup's area and ``W`` the step the rate peaks at, as in
     the paper's equations; the rates are taken as multiples of their peak (a change of units of A and C)."""
+    return _multi_power_law(params, rates, steps)[0]
+
+
+def _multi_power_law(
+    params: Sequence[float], rates: Sequence[float], steps: Sequence[int], jacobian: bool = False
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`multi_power_law` (n,) and, with ``jacobian``, its derivatives in the seven parameters (n, 7)."""
     L0, A, alpha, B, C, beta, gamma = params
     eta = np.asarray(rates, dtype=np.float64)
     eta = eta / eta.max()
@@ -171,13 +210,28 @@ def multi_power_law(params: Sequence[float], rates: Sequence[float], steps: Sequ
     k = np.arange(W + 1, len(eta) + 1)  # updates after the peak (1-based)
     drop = eta[k - 2] - eta[k - 1]
     k, drop = k[drop != 0], drop[drop != 0]
-    base = L0 + A * np.power(P[t], -alpha)
+    power = np.power(P[t], -alpha)
+    base = L0 + A * power
+    if not jacobian:
+        jac = None
+    else:
+        jac = np.zeros((len(t), 7))
+        jac[:, 0], jac[:, 1], jac[:, 2] = 1.0, power, -A * power * np.log(P[t])
     if not len(k):
-        return base
+        return base, jac
     S = P[t][:, None] - P[k - 1][None, :]
-    x = np.power(np.maximum(eta[k - 1], ETA_FLOOR), -gamma)[None, :] * np.maximum(S, 0.0)
-    G = 1.0 - np.power(C * x + 1.0, -beta)
-    return base - B * np.where(k[None, :] <= t[:, None], drop[None, :] * G, 0.0).sum(axis=1)
+    floor = np.maximum(eta[k - 1], ETA_FLOOR)
+    x = np.power(floor, -gamma)[None, :] * np.maximum(S, 0.0)
+    inside = np.where(k[None, :] <= t[:, None], drop[None, :], 0.0)  # drop_k for the updates k <= t
+    u = C * x + 1.0
+    G = 1.0 - np.power(u, -beta)
+    if jacobian:
+        dG_du = beta * np.power(u, -beta - 1.0)  # dG/du; u = C x + 1, x = floor^-gamma S
+        jac[:, 3] = -(inside * G).sum(axis=1)
+        jac[:, 4] = -B * (inside * dG_du * x).sum(axis=1)
+        jac[:, 5] = -B * (inside * np.power(u, -beta) * np.log(u)).sum(axis=1)
+        jac[:, 6] = -B * (inside * dG_du * C * x * -np.log(floor)[None, :]).sum(axis=1)
+    return base - B * (inside * G).sum(axis=1), jac
 
 
 def smoothed(losses: Sequence[float], first_step: int = 0, width: int = SMOOTHING) -> tuple[np.ndarray, np.ndarray]:
@@ -226,14 +280,13 @@ def fit_multi_power_law(curves: Sequence[Curve]) -> np.ndarray:
         L0, A, B = np.linalg.lstsq(np.stack([*columns, -decay], axis=1), y, rcond=None)[0]
         start = np.clip([L0, A, alpha, B, C, beta, gamma], [b[0] for b in bounds], [b[1] for b in bounds])
         starts.append((objective(start), start))
-    best, best_value = None, math.inf
-    for _, start in sorted(starts, key=lambda s: s[0])[:4]:
-        result = optimize.minimize(
-            objective, start, method="L-BFGS-B", bounds=bounds, options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 3000}
-        )
-        if result.fun < best_value:
-            best, best_value = result.x, result.fun
-    return np.asarray(best)
+    best_starts = [start for _, start in sorted(starts, key=lambda s: s[0])[:4]]
+
+    def model(params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        parts = [_multi_power_law(params, c.rates, c.steps, jacobian=True) for c in kept]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    return _fit_log_huber(model, y, best_starts, bounds, ftol=1e-15, gtol=1e-12, maxiter=3000)
 
 
 def annealing_law_at(params: Sequence[float], rates: Sequence[float], steps: Sequence[int]) -> np.ndarray:
@@ -257,18 +310,6 @@ def fit_annealing_law_to(curves: Sequence[Curve]) -> np.ndarray:
     if len(y) < 8 or not np.all(np.isfinite(y)):
         raise ValueError("need at least 8 finite losses after the warmup to fit the law")
 
-    def objective(params: np.ndarray) -> float:
-        pred = np.concatenate([annealing_law(params, s1, s2) for s1, s2 in areas])
-        if not np.all(np.isfinite(pred)) or np.any(pred <= 0):
-            return 1e10
-        return float(_huber(np.log(pred) - np.log(y)).sum())
-
-    best, best_value = None, math.inf
+    model = _annealing_model(np.concatenate([a[0] for a in areas]), np.concatenate([a[1] for a in areas]))
     bounds = [(0.0, float(y.max())), (0.0, 100.0), (0.0, 5.0), (0.0, 100.0)]
-    for start in itertools.product((0.5 * y.min(), 0.9 * y.min()), (0.5, 2.0, 8.0), (0.2, 0.5, 1.0), (0.0, 1e-3, 1e-2)):
-        result = optimize.minimize(
-            objective, np.array(start), method="L-BFGS-B", bounds=bounds, options={"ftol": 1e-15, "gtol": 1e-12}
-        )
-        if result.fun < best_value:
-            best, best_value = result.x, result.fun
-    return np.asarray(best)
+    return _fit_log_huber(model, y, _annealing_starts(y), bounds, ftol=1e-15, gtol=1e-12)

@@ -149,14 +149,14 @@ def test_a_monitor_reports_once_under_torch_distributed(data, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    mp.spawn(_rank, args=(2, port, tmp_path, train_ids, val_ids, stats), nprocs=2, join=True)
+    mp.start_processes(_rank, args=(2, port, tmp_path, train_ids, val_ids, stats), nprocs=2, start_method="fork")
     zero, one = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
     assert zero["history"] == [0, 5, 10, 12] and zero["reported"] == [0, 5, 10, 12]
     assert one["history"] == [] and one["reported"] == []
     assert zero["init"] == one["init"]  # bit-identical init on every rank
 
 
-try:  # module level, so that Lightning's spawned processes can unpickle it
+try:  # module level: the DDP test below and the logger test share it
     import lightning as _lightning
 
     class TinyModule(_lightning.LightningModule):
@@ -200,7 +200,7 @@ def test_lightning_under_ddp_reports_from_rank_zero_only(data, tmp_path):
         max_steps=4,
         accelerator="cpu",
         devices=2,
-        strategy="ddp_spawn",
+        strategy="ddp_fork",
         logger=False,
         callbacks=[RankRecording(ConvergenceMonitor(every=2), folder=str(tmp_path))],
         enable_checkpointing=False,
@@ -241,10 +241,15 @@ def _hf_rank(rank, world, port, folder, blocks, vocab):
     )
     monitor = ConvergenceMonitor(every=2)
     add_monitor(trainer, monitor)
-    trainer.train()
-    logged = [h["step"] for h in trainer.state.log_history if "monitor/relative_change" in h]
-    report = {"history": [h["step"] for h in monitor.history], "logged": logged, "world": args.world_size}
-    (Path(folder) / f"rank{rank}.json").write_text(json.dumps(report))
+    try:
+        trainer.train()
+        logged = [h["step"] for h in trainer.state.log_history if "monitor/relative_change" in h]
+        report = {"history": [h["step"] for h in monitor.history], "logged": logged, "world": args.world_size}
+        (Path(folder) / f"rank{rank}.json").write_text(json.dumps(report))
+        torch.distributed.barrier()  # neither rank exits while the other still talks to it
+    finally:  # a process that exits with its gloo threads alive aborts
+        if torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
 
 
 def test_hf_trainer_under_ddp_reports_from_rank_zero_only(data, tmp_path):
@@ -259,7 +264,7 @@ def test_hf_trainer_under_ddp_reports_from_rank_zero_only(data, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    mp.spawn(_hf_rank, args=(2, port, str(tmp_path), blocks, stats.vocab_size), nprocs=2, join=True)
+    mp.start_processes(_hf_rank, args=(2, port, str(tmp_path), blocks, stats.vocab_size), nprocs=2, start_method="fork")
     zero, one = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
     assert zero == {"history": [0, 2, 4], "logged": [0, 2, 4], "world": 2}
     assert one == {"history": [], "logged": [], "world": 2}

@@ -14,7 +14,7 @@ from dataclasses import fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from mobius_init.experiments.compare import load_or_prepare
+from mobius_init.experiments.data import load_or_prepare
 from mobius_init.experiments.horizons import (
     HorizonsConfig,
     _parameter_counts,

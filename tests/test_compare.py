@@ -6,7 +6,8 @@ import pytest
 
 from mobius_init import CorpusConfig, MiniGPTConfig, TrainConfig
 from mobius_init.cli import main
-from mobius_init.experiments.compare import CompareConfig, InitSpec, run_compare, summarize
+from mobius_init.experiments.arms import InitSpec
+from mobius_init.experiments.compare import CompareConfig, run_compare, summarize
 from mobius_init.kernel import KERNEL_QUANTITIES
 
 

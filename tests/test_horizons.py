@@ -534,7 +534,7 @@ def plugins(tmp_path, monkeypatch):
 
 def test_a_plugin_init_is_applied_with_its_controls(data, plugins):
     from mobius_init.embeddings import shuffled_control
-    from mobius_init.experiments.compare import InitSpec, initialise
+    from mobius_init.experiments.arms import InitSpec, initialise
 
     stats, _, _ = data
     written = tiny_model(stats.vocab_size)

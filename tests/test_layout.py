@@ -66,3 +66,16 @@ def test_layers():
         if module.split(".")[-1] in MATH:
             edge = [d for d in deps if d.split(".")[1] in EDGE]
             assert not edge, f"math module {module} imports {edge}"
+
+
+SHARED = ("arms", "data", "cache", "claims", "report")  # what experiments share
+
+
+def test_experiments_are_siblings():
+    """What several experiments share lives where each imports it (SHARED); no experiment imports another."""
+    graph = imports()
+    experiments = [m for m in graph if m.startswith("mobius_init.experiments.") and m.split(".")[-1] not in SHARED]
+    for module in experiments:
+        assert not (graph[module] & set(experiments)), (
+            f"{module} imports another experiment: {graph[module] & set(experiments)}"
+        )

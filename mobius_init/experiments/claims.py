@@ -2,7 +2,8 @@
 
 Each claim is a :class:`Claim`: the table and row it belongs to, the claimed value (a number, a
 ``(low, high)`` range, a text such as ``"> 0.98"``, or None for a row reported without a claim), and
-what to measure (``quantity``, ``argument``). A ``verify`` report is a loop over its claims.
+what to measure (``quantity``, ``argument``). A ``verify`` report is a loop over its claims; :func:`require`
+refuses a run not given the corpus its protocol needs.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from ..settings import InvalidSetting
 
 VERDICT_RULE = (
     "the measured mean ± max(2 sd, 0.05) must meet the claimed value (or overlap a claimed range), else `does not "
@@ -251,3 +254,16 @@ RES2VEC_CLAIMS: tuple[Claim, ...] = (
     Claim(_SPEED, "skip-gram time / Res2Vec time, one shard (16 M tokens)", 59.0, "speed", "small"),
     Claim(_SPEED, "skip-gram time / Res2Vec time, three shards (49 M tokens)", 59.0, "speed", "large"),
 )
+
+
+CORPUS_NEEDED = (
+    "is required: the protocol needs Wikipedia-scale text (e.g. one shard, enwiki-2015-wikiextractor-AA.txt.xz; "
+    "an installed package ships none); --quick runs on builtin:lee"
+)
+
+
+def require(config: Any, *names: str) -> None:
+    """``InvalidSetting`` naming the first corpus setting left unset, before any work."""
+    for name in names:
+        if getattr(config, name) is None:
+            raise InvalidSetting(name, CORPUS_NEEDED)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from ..encoding import encode_corpus
 from ..settings import CorpusConfig
 from ..stats import CorpusStats
 from ..training import RUN_LOCAL_FIELDS, TrainConfig
+
+if TYPE_CHECKING:
+    from .arms import ExperimentConfig
 
 
 @dataclass
@@ -47,6 +50,28 @@ def prepare_data(
     val = list(encoded.encode(docs[-n_val:]))
     val_ids = np.concatenate(val) if val else np.zeros(0, np.int32)
     return ExperimentData(stats, encoded.ids().astype(np.int64), val_ids.astype(np.int64))
+
+
+def load_or_prepare(config: ExperimentConfig, out: Path) -> ExperimentData:
+    """The prepared data, reused from ``out/data`` when it was made with the same corpus settings."""
+    key = json.dumps(
+        {"corpus": config.corpus, "data": asdict(config.data), "val": config.val_fraction, "max_docs": config.max_docs},
+        sort_keys=True,
+    )
+    folder = out / "data"
+    if (folder / "key.json").is_file() and (folder / "key.json").read_text() == key:
+        return ExperimentData(
+            CorpusStats.load(folder / "stats.npz"), np.load(folder / "train_ids.npy"), np.load(folder / "val_ids.npy")
+        )
+    data = prepare_data(
+        config.corpus, config.data, val_fraction=config.val_fraction, max_docs=config.max_docs, progress=config.progress
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    data.stats.save(folder / "stats.npz")
+    np.save(folder / "train_ids.npy", data.train_ids)
+    np.save(folder / "val_ids.npy", data.val_ids)
+    (folder / "key.json").write_text(key)
+    return data
 
 
 def run_settings(config: Any, model: Any, init: str, train: TrainConfig) -> dict[str, Any]:

@@ -45,8 +45,8 @@ from ..significance import (
 )
 from ..training import TrainConfig, kept_state_path, train
 from ..weights import set_output_bias_
-from .compare import ExperimentConfig, InitSpec, build_model, check_plugins, initialise, load_or_prepare
-from .data import changed_settings, output_folders, refuse_changed_settings, run_settings, write_atomic
+from .arms import ExperimentConfig, InitSpec, build_model, check_plugins, initialise
+from .data import changed_settings, load_or_prepare, output_folders, refuse_changed_settings, run_settings, write_atomic
 
 STUDY_INITS = ("random", "random+unigram", "ppmi_svd+unigram", "ppmi_svd:shuffled+unigram")
 # A horizon study's warmup is fixed in steps: every horizon shares the trunk, so the warmup must not follow

@@ -23,9 +23,8 @@ import numpy as np
 
 from ..settings import check_positive, setting
 from ..training import resolve_device
-from .claims import RELEASE_R, RELEASE_V, RES2VEC_CLAIMS, RES2VEC_METRICS, judged
+from .claims import RELEASE_R, RELEASE_V, RES2VEC_CLAIMS, RES2VEC_METRICS, judged, require
 from .report import markdown
-from .verify_word2vec import require
 
 GRID = (10, 25, 50, 100, 150, 200, 250, 300)
 

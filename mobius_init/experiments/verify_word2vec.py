@@ -27,25 +27,13 @@ from scipy.stats import spearmanr
 from ..embeddings import mstar_embeddings, ppmi_svd_embeddings, random_control
 from ..encoding import encode_corpus
 from ..qwem import QWEMRun, train_qwem
-from ..settings import InvalidSetting, check_positive, setting
+from ..settings import check_positive, setting
 from ..spectral import subspace_overlap
 from ..stats import CorpusStats
 from ..training import resolve_device
 from .cache import StageCache
-from .claims import WORD2VEC_CLAIMS, judged
+from .claims import WORD2VEC_CLAIMS, judged, require
 from .report import markdown
-
-CORPUS_NEEDED = (
-    "is required: the protocol needs Wikipedia-scale text (e.g. one shard, enwiki-2015-wikiextractor-AA.txt.xz; "
-    "an installed package ships none); --quick runs on builtin:lee"
-)
-
-
-def require(config: Any, *names: str) -> None:
-    """``InvalidSetting`` naming the first corpus setting left unset, before any work."""
-    for name in names:
-        if getattr(config, name) is None:
-            raise InvalidSetting(name, CORPUS_NEEDED)
 
 
 @dataclass

@@ -260,8 +260,10 @@ def fit_multi_power_law(curves: Sequence[Curve]) -> np.ndarray:
     y = np.concatenate([c.losses for c in kept])
     if len(y) < 2 * len(MPL_PARAMS):
         raise ValueError(f"need at least {2 * len(MPL_PARAMS)} losses after the warmup to fit the law, got {len(y)}")
-    if not any(np.ptp(c.rates[int(np.argmax(c.rates)) :]) > 0 for c in kept):
-        raise ValueError("no curve has a decay of its learning rate: the law's annealing term cannot be fitted")
+    if not any(len(c.steps) and np.ptp(c.rates[int(np.argmax(c.rates)) : c.steps.max()]) > 0 for c in kept):
+        raise ValueError(
+            "no curve has losses inside a decay of its learning rate: the law's annealing term cannot be fitted"
+        )
 
     def predict(params: np.ndarray) -> np.ndarray:
         return np.concatenate([multi_power_law(params, c.rates, c.steps) for c in kept])

@@ -250,28 +250,45 @@ class ConvergenceMonitor(Monitor):
             report.update(self.forecast())
         return report
 
-    def forecast(self) -> dict[str, float]:
+    def forecast(self) -> dict[str, Any]:
         """With ``schedule`` (every update's learning rate, e.g. :func:`mobius_init.schedules.learning_rates`):
-        Tissue et al.'s law fitted to the training losses so far (means over at most 50 equal spans of
-        steps), extrapolated to the schedule's end (:mod:`mobius_init.forecast`). Measured to fail as a
-        forecast on the BPE runs (README); reported, not a default. NaN before 4 spans are observed."""
-        from .forecast import forecast_final_loss
+        the multi-power law (:func:`mobius_init.forecast.fit_multi_power_law`) fitted to the training losses
+        so far, as means over windows of ``SMOOTHING`` observations, read at the schedule's end; the interval
+        spans the refits without the last 10, 20 and 30 % of the windows. Until the observed losses include
+        a decay of the rate and enough windows, the numbers are NaN and ``forecast_note`` says why. Measured
+        to fail as a forecast (docs/results/forecast.md): reported, not a default."""
+        from .forecast import SMOOTHING, Curve, fit_multi_power_law, multi_power_law
 
         nan = float("nan")
-        steps, losses = np.asarray(self.loss_steps), np.asarray(self.losses)
-        keep = (steps >= 1) & (steps <= len(self.schedule))
-        steps, losses = steps[keep], losses[keep]
-        spans = np.array_split(np.arange(len(steps)), min(50, len(steps))) if len(steps) else []
-        if len(spans) < 4:
-            return {"forecast_final": nan, "forecast_remaining": nan, "forecast_low": nan, "forecast_high": nan}
-        fc = forecast_final_loss(
-            [int(steps[s[-1]]) for s in spans], [float(losses[s].mean()) for s in spans], self.schedule
-        )
+        updates = np.asarray(self.loss_steps, dtype=np.int64) - 1  # the loss at step s is measured after s - 1 updates
+        losses = np.asarray(self.losses, dtype=np.float64)
+        keep = (updates >= 1) & (updates <= len(self.schedule))
+        updates, losses = updates[keep], losses[keep]
+        n = len(updates) // SMOOTHING
+        centres = np.rint(updates[: n * SMOOTHING].reshape(n, SMOOTHING).mean(axis=1)).astype(np.int64)
+        means = losses[: n * SMOOTHING].reshape(n, SMOOTHING).mean(axis=1)
+
+        def final_of(windows: int) -> tuple[float, float]:
+            params = fit_multi_power_law([Curve(self.schedule, centres[:windows], means[:windows])])
+            law = multi_power_law(params, self.schedule, [len(self.schedule), centres[windows - 1]])
+            return float(law[0]), float(law[1])
+
+        try:
+            final, now = final_of(n)
+        except ValueError as exc:
+            none = {"forecast_final": nan, "forecast_remaining": nan, "forecast_low": nan, "forecast_high": nan}
+            return none | {"forecast_note": f"not enough history: {exc}"}
+        refits = [final]
+        for drop in (0.1, 0.2, 0.3):
+            try:
+                refits.append(final_of(int(round(n * (1 - drop))))[0])
+            except ValueError:  # the truncated history has no decay or too few windows left
+                pass
         return {
-            "forecast_final": fc.final,
-            "forecast_remaining": fc.remaining,
-            "forecast_low": fc.interval[0],
-            "forecast_high": fc.interval[1],
+            "forecast_final": final,
+            "forecast_remaining": final - now,
+            "forecast_low": min(refits),
+            "forecast_high": max(refits),
         }
 
     def state_dict(self) -> dict[str, Any]:

@@ -46,8 +46,8 @@ def test_convergence_monitor_reports_the_forecast_when_given_the_schedule(lee_do
 
     stats = CorpusStats.from_corpus(lee_docs, vocab_size=300)
     ids = np.concatenate(list(stats.encode(lee_docs)))
-    config = TrainConfig(steps=30, eval_every=10, lr=3e-3, progress=False, device="cpu")
-    monitor = ConvergenceMonitor(every=10, total_steps=30, schedule=learning_rates(config))
+    config = TrainConfig(steps=200, eval_every=100, lr=3e-3, schedule="wsd", progress=False, device="cpu")
+    monitor = ConvergenceMonitor(every=100, total_steps=200, schedule=learning_rates(config))
     torch.manual_seed(0)
     train(
         MiniGPT(MiniGPTConfig(vocab_size=300, n_embd=16, block_size=16)),
@@ -56,8 +56,11 @@ def test_convergence_monitor_reports_the_forecast_when_given_the_schedule(lee_do
         config,
         callbacks=[monitor],
     )
-    assert np.isnan(monitor.history[0]["forecast_final"])  # nothing observed at step 0
-    last = monitor.history[-1]
+    first, before_decay, last = monitor.history
+    assert np.isnan(first["forecast_final"]) and first["forecast_note"].startswith("not enough history")
+    assert np.isnan(before_decay["forecast_final"])  # step 100: wsd decays over the last 40 steps
+    assert before_decay["forecast_note"].startswith("not enough history")
+    assert last["step"] == 200 and "forecast_note" not in last
     assert (
         np.isfinite(last["forecast_final"]) and last["forecast_low"] <= last["forecast_final"] <= last["forecast_high"]
     )
@@ -99,8 +102,11 @@ def test_the_multi_power_law_says_why_it_has_no_answer():
 
     constant = _schedule(400, "constant")
     steps = np.arange(50, 400, 10)
-    with pytest.raises(ValueError, match="no curve has a decay"):
+    with pytest.raises(ValueError, match="no curve has losses inside a decay"):
         fit_multi_power_law([Curve(constant, steps, 5 - 0.001 * steps)])
+    before_decay = np.arange(50, 300, 10)  # wsd's decay starts at step 320: none of it observed yet
+    with pytest.raises(ValueError, match="no curve has losses inside a decay"):
+        fit_multi_power_law([Curve(_schedule(400, "wsd"), before_decay, 5 - 0.001 * before_decay)])
     with pytest.raises(ValueError, match="finite and positive"):
         fit_multi_power_law([Curve(_schedule(400, "wsd"), steps, np.where(steps > 200, np.nan, 5.0))])
     with pytest.raises(ValueError, match="at least 14 losses after the warmup"):

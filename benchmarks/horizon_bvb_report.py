@@ -15,15 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from mobius_init.experiments.data import load_or_prepare
-from mobius_init.experiments.horizons import (
-    HorizonsConfig,
-    _parameter_counts,
-    best_against_best,
-    collect_runs,
-    markdown_table,
-    plot,
-    summarize,
-)
+from mobius_init.experiments.horizons import HorizonsConfig, _parameter_counts, collect_runs
+from mobius_init.experiments.horizons_report import best_against_best, markdown_table, plot, summarize
 
 
 def rebuilt(cls: type, values: dict[str, Any]) -> Any:

@@ -336,7 +336,7 @@ def _synthetic(losses):
 
 
 def test_best_against_best_chooses_each_sides_cell_per_horizon():
-    from mobius_init.experiments.horizons import best_against_best
+    from mobius_init.experiments.horizons_report import best_against_best
 
     results = _synthetic(
         {  # random prefers x30 short and x10 long; the init prefers x10 short and x3 long
@@ -371,7 +371,7 @@ def test_best_against_best_chooses_each_sides_cell_per_horizon():
 
 
 def test_the_plot_draws_bounds_apart_from_exact_savings(tmp_path):
-    from mobius_init.experiments.horizons import _saved_points, best_against_best, plot, summarize
+    from mobius_init.experiments.horizons_report import _saved_points, best_against_best, plot, summarize
 
     results = _synthetic(
         {

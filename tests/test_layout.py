@@ -72,10 +72,10 @@ SHARED = ("arms", "data", "cache", "claims", "report")  # what experiments share
 
 
 def test_experiments_are_siblings():
-    """What several experiments share lives where each imports it (SHARED); no experiment imports another."""
+    """What several experiments share lives where each imports it (SHARED); no experiment imports another
+    (its own parts, ``horizons_report`` for ``horizons``, excepted)."""
     graph = imports()
     experiments = [m for m in graph if m.startswith("mobius_init.experiments.") and m.split(".")[-1] not in SHARED]
     for module in experiments:
-        assert not (graph[module] & set(experiments)), (
-            f"{module} imports another experiment: {graph[module] & set(experiments)}"
-        )
+        others = {m for m in graph[module] & set(experiments) if not m.startswith(module + "_")}  # not its own parts
+        assert not others, f"{module} imports another experiment: {others}"

@@ -33,97 +33,29 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mobius_init.forecast import (
-    Curve,
-    annealing_law_at,
-    fit_annealing_law_to,
-    fit_multi_power_law,
-    multi_power_law,
-    power_law_forecast,
-    smoothed,
-)
-from mobius_init.schedules import learning_rates
+from mobius_init.experiments.horizons_forecast import LAWS, arm_runs, final_loss, fit_arm, load_study_logs, val_points
+from mobius_init.forecast import power_law_forecast
 from mobius_init.significance import steps_to_reach
-from mobius_init.training import TrainConfig
 
 T_FIT = 400
 MULTIPLES = (2, 4, 8)
-LAWS = {"multi_power": (fit_multi_power_law, multi_power_law), "tissue": (fit_annealing_law_to, annealing_law_at)}
 BASELINES = ("branch_final", "shifted_power_law", "trunk_last")
-
-
-def load_logs(source: Path) -> dict[str, Any]:
-    """``{"trunks": {name: record}, "branches": {name: record}}`` from a study directory's ``runs/`` or
-    from the gzipped JSON this script writes with ``--save-logs``."""
-    if source.is_file():
-        with gzip.open(source, "rt") as f:
-            return json.load(f)
-    logs: dict[str, Any] = {"trunks": {}, "branches": {}}
-    for path in sorted((source / "runs").glob("*.json")):
-        kind = "trunks" if path.name.endswith(".trunk.json") else "branches"
-        logs[kind][path.name[: -len(".json")]] = json.loads(path.read_text())
-    return logs
-
-
-def rates_of(train: dict[str, Any], steps: int) -> np.ndarray:
-    known = {f.name for f in fields(TrainConfig)}
-    settings = {k: v for k, v in train.items() if k in known and k not in ("device", "keep_states_at")}
-    return learning_rates(TrainConfig(**{**settings, "steps": steps}, device="cpu"))
-
-
-def val_points(history: list[dict[str, Any]], low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
-    points = sorted({h["step"]: h["val_loss"] for h in history if "val_loss" in h and low < h["step"] <= high}.items())
-    return np.array([s for s, _ in points], dtype=np.int64), np.array([v for _, v in points])
-
-
-def arm_runs(logs: dict[str, Any]) -> dict[tuple[str, float, float, int], dict[str, Any]]:
-    """Per (init, lr, multiplier, seed): the trunk record and the branch records by horizon."""
-    arms: dict[tuple[str, float, float, int], dict[str, Any]] = {}
-    for record in logs["trunks"].values():
-        s = record["settings"]
-        key = (s["init"], s["train"]["lr"], s["train"]["embedding_lr_mult"], s["train"]["seed"])
-        arms[key] = {"trunk": record, "branches": {}}
-    for record in logs["branches"].values():
-        s = record["settings"]
-        key = (s["init"], s["train"]["lr"], s["train"]["embedding_lr_mult"], s["train"]["seed"])
-        if key in arms:
-            arms[key]["branches"][s["train"]["steps"]] = record
-    return arms
 
 
 def predict(arm: dict[str, Any], t_fit: int) -> dict[str, dict[int, float]]:
     """Every law's and baseline's predicted final validation loss at each multiple of ``t_fit``."""
     trunk, branch = arm["trunk"], arm["branches"][t_fit]
-    trunk_rates = rates_of(trunk["settings"]["train"], t_fit)
-    branch_rates = rates_of(branch["settings"]["train"], t_fit)
-    point = t_fit - int(round(branch["settings"]["train"]["decay_fraction"] * t_fit))
-    curves = [
-        Curve(trunk_rates, *smoothed(trunk["train_losses"][:t_fit])),
-        Curve(branch_rates, *smoothed(branch["result"]["decay_train_losses"], point)),
-    ]
     trunk_val = val_points(trunk["history"], 0, t_fit)
-    branch_val = val_points(branch["result"]["history"], point, t_fit)
     horizons = {m: m * t_fit for m in MULTIPLES}
     out: dict[str, dict[int, float]] = {}
-    for law, (fit, evaluate) in LAWS.items():
-        params = fit(curves)
-        residuals = [
-            v - evaluate(params, r, [s])[0]
-            for (steps, values), r in ((trunk_val, trunk_rates), (branch_val, branch_rates))
-            for s, v in zip(steps, values, strict=True)
-            if s > int(np.argmax(r)) + 1
-        ]
-        offset = float(np.mean(residuals))
-        out[law] = {
-            m: float(evaluate(params, rates_of(branch["settings"]["train"], T), [T])[0]) + offset
-            for m, T in horizons.items()
-        }
+    for law in LAWS:
+        fitted = fit_arm(arm, [t_fit], law)
+        out[law] = {m: final_loss(arm, fitted, T, law) for m, T in horizons.items()}
     branch_final = branch["result"]["final_val_loss"]
     trunk_last = float(trunk_val[1][trunk_val[0] == t_fit][0])
     drop = trunk_last - branch_final
@@ -141,7 +73,7 @@ def main() -> None:
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--save-logs", type=Path, help="also write the logs the validation uses (gzipped JSON)")
     args = parser.parse_args()
-    logs = load_logs(args.source)
+    logs = load_study_logs(args.source)
     if args.save_logs:
         with gzip.open(args.save_logs, "wt") as f:
             json.dump(logs, f)

@@ -20,8 +20,10 @@ from .options import (
     Parser,
     add_config_options,
     config_from_args,
+    list_of,
     output_directory,
     output_file,
+    positive_int,
     run_command,
     with_values,
 )
@@ -133,6 +135,19 @@ def _horizons(args: argparse.Namespace) -> None:
 
 
 VERIFY_EXCLUDE = RUN_FIELDS + ("train.steps", "train.eval_every")
+
+
+def _forecast(args: argparse.Namespace) -> None:
+    import json
+
+    from .experiments.horizons_forecast import forecast_study, markdown
+
+    report = forecast_study(Path(args.study), sorted(set(args.horizons)), law=args.law)
+    print(markdown(report))
+    out = Path(args.study, "forecast.json") if Path(args.study).is_dir() else None
+    if out is not None:
+        out.write_text(json.dumps(report, indent=2))
+        print(f"wrote {out}")
 
 
 def _verify(args: argparse.Namespace) -> None:
@@ -263,6 +278,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep finished trunks and branches, continue interrupted ones; refuses changed settings",
     )
     p.set_defaults(func=_horizons, defaults=horizon_defaults)
+
+    p = sub.add_parser(
+        "forecast",
+        formatter_class=HelpFormatter,
+        help="a horizon study read past its longest horizon: a loss law fitted to its trunks and branches",
+        description="Fit the multi-power law (Luo et al. 2025) to each arm's trunk and branches in STUDY (every "
+        "step's training loss) and print the final validation loss it predicts at HORIZONS, with an interval, and "
+        "the steps an init would save there against random at its setting. The law failed its validation on "
+        "held-out branches (docs/results/forecast.md): the numbers are rough. Writes STUDY/forecast.json.",
+    )
+    p.add_argument("study", help="a directory written by 'mobius-init horizons'")
+    p.add_argument(
+        "--horizons",
+        type=list_of(positive_int),
+        required=True,
+        help="comma-separated training lengths in steps, e.g. 6400,12800 (required)",
+    )
+    p.add_argument(
+        "--law",
+        choices=("multi_power", "tissue"),
+        default="multi_power",
+        help="the loss law: multi_power (Luo et al. 2025) or tissue (Tissue et al. 2024) (default: multi_power)",
+    )
+    p.set_defaults(func=_forecast)
 
     p = sub.add_parser(
         "verify",

@@ -38,7 +38,15 @@ def _parser_for(annotation: Any) -> tuple[Callable[[str], Any], bool]:
     return annotation, optional
 
 
-_KINDS = {int: "integers", float: "numbers", str: "names"}
+def positive_int(text: str) -> int:
+    """An integer > 0 (ValueError otherwise)."""
+    value = int(text)
+    if value <= 0:
+        raise ValueError(f"{text} is not positive")
+    return value
+
+
+_KINDS = {int: "integers", float: "numbers", str: "names", positive_int: "positive integers"}
 
 
 def list_of(item: Callable[[str], Any]) -> Callable[[str], tuple[Any, ...]]:

@@ -600,3 +600,29 @@ def test_the_mimetic_example_is_a_plugin_through_a_short_study(run_example, monk
     qk = attn.qkv.weight[:d].T @ attn.qkv.weight[d : 2 * d]
     vo = attn.qkv.weight[2 * d :].T @ attn.proj.weight.T
     assert torch.diagonal(qk).mean() > 0.5 and torch.diagonal(vo).mean() < -0.2  # ~ +0.7 I and ~ -0.4 I
+
+
+def test_forecast_reads_a_study_past_its_longest_horizon(tmp_path, capsys):
+    study = tmp_path / "study"
+    args = ["--horizons", "80,160", "--warmup-steps", "4", "--eval-every", "40", "--inits", "random,random+unigram"]
+    assert main(_tiny_study(study, *args)) == 0
+    capsys.readouterr()
+    assert main(["forecast", str(study), "--horizons", "400,800"]) == 0
+    printed = capsys.readouterr().out
+    assert "failed its validation" in printed and "| random+unigram |" in printed
+    report = json.loads((study / "forecast.json").read_text())
+    rows = {row["arm"][0]: row for row in report["arms"]}
+    for row in rows.values():
+        for horizon in ("400", "800"):
+            f = row["forecast"][horizon]
+            assert np.isfinite(f["final"]) and f["low"] <= f["final"] <= f["high"]
+    assert set(rows["random+unigram"]["steps_saved"]["800"]) == {"steps", "bound"}
+    assert "steps_saved" not in rows["random"]
+
+    short = tmp_path / "short"  # too few losses after the warmup: each arm says why, the command still ends
+    assert main(_tiny_study(short, "--horizons", "20,40", "--warmup-steps", "4", "--eval-every", "20")) == 0
+    capsys.readouterr()
+    assert main(["forecast", str(short), "--horizons", "80"]) == 0
+    assert "no forecast: need at least 14 losses after the warmup" in capsys.readouterr().out
+    assert main(["forecast", str(tmp_path / "nothing"), "--horizons", "80"]) == 2
+    assert "holds no horizon study" in capsys.readouterr().err

@@ -5,14 +5,15 @@
 Every contestant runs in its own process (its wall time and peak memory are its own) from the raw
 .xz file, reading and normalising (text8) included, and gets the same vocabulary rule (min_count 5,
 gensim's default):
-  res2vec         Res2Vec at its defaults (window 2 linear, PPMI cds 0.75, U S^0.5 + context vectors,
+  res2vec         Res2Vec at its defaults (window 5 harmonic, PPMI cds 0.75, U S^0.5 + context vectors,
                   dim="auto")
   skipgram        gensim Word2Vec sg=1, vector_size 300, window 5, negative 5, 5 epochs, workers 2
   cbow            gensim Word2Vec sg=0, the same settings
-and, for "what each change bought" (quality only; each changes one setting from the line above it):
-  old_defaults    the previous defaults: window 5 harmonic, U S^0.5 only, d = 300
-  window2         + window 2 with word2vec's dynamic (linear) weights (Levy et al. 2015)
-  context         + context vectors (w+c), still d = 300
+and, for what each default buys (quality; each changes one setting of the defaults):
+  fixed_dim       d = 300 instead of the PIP rule's choice
+  no_context      word vectors only (U S^0.5), not w + c
+  window2         window 2 with word2vec's dynamic (linear) weights, the defaults before
+                  benchmarks/res2vec_configs.py chose window 5 harmonic
   fast_svd        the defaults with the old sketch (20 extra columns, 2 power iterations): what the
                   accurate SVD costs and buys
 Scores: SimLex-999 and WordSim-353 (gensim's files; the WS-353 similarity and relatedness splits too
@@ -32,9 +33,9 @@ from _common import markdown_table, parse_args, require, run_phase, save_results
 
 RES2VEC = {
     "res2vec": {},
-    "old_defaults": {"window": 5, "weighting": "harmonic", "context_vectors": False, "dim": 300},
-    "window2": {"context_vectors": False, "dim": 300},
-    "context": {"dim": 300},
+    "fixed_dim": {"dim": 300},
+    "no_context": {"context_vectors": False},
+    "window2": {"window": 2, "weighting": "linear"},
     "fast_svd": {"n_oversamples": 20, "n_iter": 2},
 }
 CONTESTANTS = ("res2vec", "skipgram", "cbow", *tuple(RES2VEC)[1:])

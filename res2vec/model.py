@@ -3,10 +3,13 @@
 Stages (each timed): vocabulary (encode) -> co-occurrence -> PPMI -> truncated SVD -> dimension ->
 vectors -> geometry. The builders are :mod:`mobius_init`'s (the same ones behind the analytic inits).
 
-Defaults follow Levy, Goldberg & Dagan (2015), chosen from their published findings, not tuned on
-the benchmarks here: a window of 2 (their recommendation for PPMI-SVD) with word2vec's dynamic
-window (``linear`` weights, their "dyn"), context-distribution smoothing 0.75, eigenvalue weighting
-0.5 (``U S^0.5``, a symmetric variant), and context vectors added to word vectors (their "w+c").
+Defaults: among the configurations Levy, Goldberg & Dagan (2015) and Mu & Viswanath (2018) support
+(window 2 or 5, harmonic or linear weights, eigenvalue weighting 0 or 0.5, w or w + c, with or without
+all-but-the-top), the one with the best mean of similarity, relatedness and analogy scores on the
+shared benchmarks, ties (within 0.005) broken by the smallest gap to skip-gram on any one benchmark
+(``benchmarks/res2vec_configs.py``, every row in docs/results/res2vec.md): a window of 5 with
+``harmonic`` weights, context-distribution smoothing 0.75 (Levy et al.), eigenvalue weighting 0.5
+(``U S^0.5``) and context vectors added to word vectors ("w + c").
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ class Res2Vec:
         max_dim: size of the one SVD from which every ``d <= max_dim`` is a truncation (default 300).
         method: ``"ppmi_svd"`` (PPMI -> SVD) or ``"mstar"`` (eigenvectors of word2vec's M* scaled by
             sqrt(eigenvalue), Karkada et al. 2025; ``cds``/``eig``/``context_vectors`` do not apply).
-        window, weighting: co-occurrence window (2) and distance weighting (``linear``).
+        window, weighting: co-occurrence window (5) and distance weighting (``harmonic``: 1/d).
         min_count, vocab_size: vocabulary filters (5, as word2vec; no cap). normalize: text preset (text8).
         cds: context-distribution smoothing of PPMI (0.75). eig: exponent p of ``U S^p`` (0.5).
         context_vectors: add the context vectors ``V S^p`` to the word vectors, each row normalised ("w+c").
@@ -75,8 +78,8 @@ class Res2Vec:
         dim: int | str = "auto",
         max_dim: int = 300,
         method: str = "ppmi_svd",
-        window: int = 2,
-        weighting: str = "linear",
+        window: int = 5,
+        weighting: str = "harmonic",
         min_count: int = WORD_MIN_COUNT,
         vocab_size: int | None = None,
         normalize: str = "text8",

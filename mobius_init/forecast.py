@@ -63,32 +63,29 @@ def _huber(x: np.ndarray, delta: float = HUBER_DELTA) -> np.ndarray:
 
 
 def _fit_log_huber(
-    model: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]],
+    model: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
     y: np.ndarray,
     starts: Iterable[Sequence[float]],
     bounds: Sequence[tuple[float, float]],
     **options: float,
 ) -> np.ndarray:
     """The parameters, best over ``starts``, minimising ``sum huber(log model(p) - log y)`` by L-BFGS-B.
-    ``model(p)`` returns the predictions (n,) and their Jacobian (n, len(p)), or None in its place for
-    the optimiser's finite differences; a prediction that is not finite and positive scores 1e10."""
+    ``model(p)`` returns the predictions (n,) and their Jacobian (n, len(p)); a prediction that is not
+    finite and positive scores 1e10."""
     log_y = np.log(y)
-    starts = [np.asarray(start, dtype=np.float64) for start in starts]
-    analytic = model(starts[0])[1] is not None
 
-    def objective(params: np.ndarray):
+    def objective(params: np.ndarray) -> tuple[float, np.ndarray]:
         pred, jac = model(params)
         if not np.all(np.isfinite(pred)) or np.any(pred <= 0):
-            return (1e10, np.zeros_like(params)) if analytic else 1e10
+            return 1e10, np.zeros_like(params)
         r = np.log(pred) - log_y
-        value = float(_huber(r).sum())
-        if not analytic:
-            return value
-        return value, (np.clip(r, -HUBER_DELTA, HUBER_DELTA) / pred) @ jac  # huber'(r) = clip(r, ±delta)
+        return float(_huber(r).sum()), (np.clip(r, -HUBER_DELTA, HUBER_DELTA) / pred) @ jac  # huber' = clip
 
     best, best_value = None, math.inf
     for start in starts:
-        result = optimize.minimize(objective, start, jac=analytic, method="L-BFGS-B", bounds=bounds, options=options)
+        result = optimize.minimize(
+            objective, np.asarray(start, dtype=np.float64), jac=True, method="L-BFGS-B", bounds=bounds, options=options
+        )
         if result.fun < best_value:
             best, best_value = result.x, result.fun
     return np.asarray(best)
@@ -234,13 +231,21 @@ def _multi_power_law(
     return base - B * (inside * G).sum(axis=1), jac
 
 
+def window_means(
+    updates: Sequence[int], losses: Sequence[float], width: int = SMOOTHING
+) -> tuple[np.ndarray, np.ndarray]:
+    """Losses observed after ``updates`` as means over consecutive windows of ``width`` observations (an
+    incomplete last window is left out): ``(the update count at each window's middle observation, means)``."""
+    t = np.asarray(updates, dtype=np.int64)
+    y = np.asarray(losses, dtype=np.float64)
+    n = len(y) // width
+    return t[width // 2 : n * width : width], y[: n * width].reshape(n, width).mean(axis=1)
+
+
 def smoothed(losses: Sequence[float], first_step: int = 0, width: int = SMOOTHING) -> tuple[np.ndarray, np.ndarray]:
     """Per-step training losses as window means: ``(updates before the window's centre, means)``.
     ``losses[i]`` is the loss measured before update ``first_step + i + 1``, i.e. after ``first_step + i``."""
-    y = np.asarray(losses, dtype=np.float64)
-    n = len(y) // width
-    means = y[: n * width].reshape(n, width).mean(axis=1)
-    return first_step + width // 2 + width * np.arange(n), means
+    return window_means(first_step + np.arange(len(losses)), losses, width)
 
 
 def fit_multi_power_law(curves: Sequence[Curve]) -> np.ndarray:

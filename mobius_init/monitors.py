@@ -253,20 +253,18 @@ class ConvergenceMonitor(Monitor):
     def forecast(self) -> dict[str, Any]:
         """With ``schedule`` (every update's learning rate, e.g. :func:`mobius_init.schedules.learning_rates`):
         the multi-power law (:func:`mobius_init.forecast.fit_multi_power_law`) fitted to the training losses
-        so far, as means over windows of ``SMOOTHING`` observations, read at the schedule's end; the interval
-        spans the refits without the last 10, 20 and 30 % of the windows. Until the observed losses include
+        so far, as window means (:func:`mobius_init.forecast.window_means`), read at the schedule's end; the
+        interval spans the refits without the last 10, 20 and 30 % of the windows. Until the observed losses include
         a decay of the rate and enough windows, the numbers are NaN and ``forecast_note`` says why. Measured
         to fail as a forecast (docs/results/forecast.md): reported, not a default."""
-        from .forecast import SMOOTHING, Curve, fit_multi_power_law, multi_power_law
+        from .forecast import Curve, fit_multi_power_law, multi_power_law, window_means
 
         nan = float("nan")
         updates = np.asarray(self.loss_steps, dtype=np.int64) - 1  # the loss at step s is measured after s - 1 updates
         losses = np.asarray(self.losses, dtype=np.float64)
         keep = (updates >= 1) & (updates <= len(self.schedule))
-        updates, losses = updates[keep], losses[keep]
-        n = len(updates) // SMOOTHING
-        centres = np.rint(updates[: n * SMOOTHING].reshape(n, SMOOTHING).mean(axis=1)).astype(np.int64)
-        means = losses[: n * SMOOTHING].reshape(n, SMOOTHING).mean(axis=1)
+        centres, means = window_means(updates[keep], losses[keep])
+        n = len(means)
 
         def final_of(windows: int) -> tuple[float, float]:
             params = fit_multi_power_law([Curve(self.schedule, centres[:windows], means[:windows])])

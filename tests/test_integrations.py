@@ -106,6 +106,89 @@ def test_lightning_reports_reach_the_logger(data, tmp_path):
     assert restored.monitor.history == monitor.history and restored.monitor.controls == monitor.controls
 
 
+STEPS = 160  # enough 9-step windows for the multi-power law's 7 parameters, the rate decaying throughout
+
+
+def linear_decay(lr):
+    """Every update's rate under a linear decay to 0 without warmup (transformers' "linear", Lightning's below)."""
+    return lr * (1 - np.arange(STEPS) / STEPS)
+
+
+def test_hf_trainer_logs_the_forecast_under_its_tags(data, tmp_path):
+    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("accelerate")
+    pytest.importorskip("tensorboard")
+    from mobius_init import ConvergenceMonitor
+    from mobius_init.integrations.hf import add_monitor, gpt2_model
+
+    stats, blocks = data
+    torch.manual_seed(0)
+    model = gpt2_model(MiniGPTConfig(vocab_size=stats.vocab_size, n_embd=16, n_layer=1, block_size=16))
+    monitor = ConvergenceMonitor(every=STEPS // 2, total_steps=STEPS, schedule=linear_decay(3e-3))
+    args = transformers.TrainingArguments(
+        output_dir=str(tmp_path / "out"),
+        max_steps=STEPS,
+        learning_rate=3e-3,
+        lr_scheduler_type="linear",
+        per_device_train_batch_size=8,
+        report_to=["tensorboard"],
+        use_cpu=True,
+        logging_steps=1,
+        save_strategy="no",
+    )
+    trainer = transformers.Trainer(
+        model=model, args=args, train_dataset=[{"input_ids": b, "labels": b} for b in blocks]
+    )
+    add_monitor(trainer, monitor)
+    trainer.train()
+    assert len(monitor.losses) == STEPS  # every logged loss reached the monitor
+    last = monitor.history[-1]
+    assert last["step"] == STEPS and np.isfinite(last["forecast_final"]), last.get("forecast_note")
+    tags = event_tags(tmp_path / "out")
+    assert {f"train/monitor/forecast_{k}" for k in ("final", "remaining", "low", "high")} <= tags
+
+
+def test_lightning_logs_the_forecast_under_its_tags(data, tmp_path):
+    lightning = pytest.importorskip("lightning")
+    from lightning.pytorch.loggers import CSVLogger
+
+    from mobius_init import ConvergenceMonitor
+    from mobius_init.integrations.lightning import MonitorCallback
+
+    stats, blocks = data
+
+    class Module(lightning.LightningModule):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.model = MiniGPT(MiniGPTConfig(vocab_size=stats.vocab_size, n_embd=16, block_size=16))
+
+        def training_step(self, batch, batch_idx):
+            return self.model(batch[:, :-1], batch[:, 1:])[1]
+
+        def configure_optimizers(self):
+            optimizer = torch.optim.AdamW(self.parameters(), lr=3e-3)
+            decay = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1 - s / STEPS)
+            return [optimizer], [{"scheduler": decay, "interval": "step"}]
+
+    monitor = ConvergenceMonitor(every=STEPS // 2, total_steps=STEPS, schedule=linear_decay(3e-3))
+    trainer = lightning.Trainer(
+        max_steps=STEPS,
+        accelerator="cpu",
+        logger=CSVLogger(str(tmp_path)),
+        callbacks=[MonitorCallback(monitor)],
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        log_every_n_steps=1,
+    )
+    trainer.fit(Module(), torch.utils.data.DataLoader(blocks, batch_size=8))
+    last = monitor.history[-1]
+    assert last["step"] == STEPS and np.isfinite(last["forecast_final"]), last.get("forecast_note")
+    header = next(tmp_path.rglob("metrics.csv")).read_text().splitlines()[0].split(",")
+    assert {f"monitor/forecast_{k}" for k in ("final", "remaining", "low", "high")} <= set(header)
+
+
 def _rank(rank, world, port, folder, train_ids, val_ids, stats):
     import hashlib
     import json

@@ -5,9 +5,8 @@
 #   bash benchmarks/horizon_study.sh [sweep|refine|study|longref|report|width|ablations|bvb|all]   (OMP_NUM_THREADS=1: one core per process)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CORPUS=${CORPUS:-../shared/data/corpus/enwiki-*.txt.xz}
-COMMON=(--corpus "$CORPUS" --tokenizer bpe --vocab-size 8192 --n-head 4 --block-size 128 --batch-size 16
-        --eval-blocks 128 --eval-every 200 --warmup-steps 40 --min-lr-ratio 0 --quiet --resume)
+CONFIG=benchmarks/configs/horizons.yaml  # the settings every stage shares
+COMMON=(--config "$CONFIG" ${CORPUS:+--corpus "$CORPUS"} --quiet --resume)
 SWEEP_HORIZON=${SWEEP_HORIZON:-400}
 HORIZONS=${HORIZONS:-100,200,400,800,1600}
 REFERENCE_HORIZONS=${REFERENCE_HORIZONS:-3200}
@@ -118,7 +117,7 @@ BVB_JOBS=${BVB_JOBS:-1}  # processes at once (one core each): 1 leaves the other
 bvb() {  # best against best (issue 28): both arms over one grid of embedding multipliers, 6 horizons, 3 seeds
   # each command trains random and the init at one multiplier for one seed; seed 0 over the grid first
   local out=${BVB_OUT:-$RUNS/horizons-bvb}
-  local one=(--n-embd 128 --lr 1e-3 --horizons 100,200,400,800,1600,3200 --inits random,ppmi_svd+unigram -o "$out")
+  local one=(--config benchmarks/configs/horizons-bvb.yaml -o "$out")
   for seed in ${SEEDS:-0 1 2}; do
     for mult in $BVB_MULTS; do
       mobius-init horizons "${COMMON[@]}" "${one[@]}" --embedding-lr-mults "$mult" --seeds 1 --first-seed "$seed" &

@@ -25,9 +25,8 @@ from .options import (
     output_file,
     positive_int,
     run_command,
-    with_values,
 )
-from .settings import CorpusConfig
+from .settings import CorpusConfig, with_values
 
 SOURCE_HELP = (
     "corpus: a file or directory (.gz/.bz2/.xz read directly; WikiExtractor <doc> markup detected), "

@@ -3,7 +3,8 @@
 Every field made with :func:`mobius_init.settings.setting` becomes ``--field-name`` with its help
 text and its default shown; nested dataclasses (a config composed of others) are flattened into
 argument groups. :func:`config_from_args` rebuilds the dataclass from the parsed arguments, so the
-defaults are written once, in the dataclass.
+defaults are written once, in the dataclass; :mod:`mobius_init.config_files` reads the same options
+from YAML files (``--config``) and writes them as one (``--print-config``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .settings import InvalidSetting
+from .config_files import SettingsFileError, add_settings_file_options, settings_yaml, with_settings_files
+from .settings import InvalidSetting, with_values
 
 
 def flag(name: str) -> str:
@@ -143,6 +145,7 @@ def add_config_options(
         target.add_argument(option, **kwargs)
         flags[f.name] = option
     parser.set_defaults(option_flags=flags)
+    add_settings_file_options(parser, config, {dotted: f.name for dotted, f, _, _ in _cli_fields(config, exclude)})
 
 
 def add_signature_options(
@@ -180,6 +183,7 @@ def add_signature_options(
         parser.add_argument(flag(name), **kwargs)
         names.append(name)
     parser.set_defaults(option_flags={n: flag(n) for n in names})
+    add_settings_file_options(parser, None, {n: n for n in names})
     return names
 
 
@@ -187,21 +191,6 @@ def config_from_args(config: Any, args: argparse.Namespace, *, exclude: Iterable
     """A copy of ``config`` with every command-line field set from ``args`` (nested configs too)."""
     values = {dotted: getattr(args, f.name) for dotted, f, _, _ in _cli_fields(config, set(exclude))}
     return with_values(config, values)
-
-
-def with_values(config: Any, values: dict[str, Any]) -> Any:
-    """A copy of ``config`` with fields set by dotted name (``{"model.n_embd": 16}``)."""
-    changes: dict[str, Any] = {}
-    nested: dict[str, dict[str, Any]] = {}
-    for dotted, value in values.items():
-        head, _, rest = dotted.partition(".")
-        if rest:
-            nested.setdefault(head, {})[rest] = value
-        else:
-            changes[head] = value
-    for head, inner in nested.items():
-        changes[head] = with_values(getattr(config, head), inner)
-    return dataclasses.replace(config, **changes)
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -271,12 +260,20 @@ def run_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> 
     args = parser.parse_args(argv)
     flags = getattr(args, "option_flags", {})
     try:
+        if getattr(args, "config", None):
+            args = with_settings_files(parser, argv, args)
+        if getattr(args, "print_config", False):
+            print(settings_yaml(args), end="")
+            return 0
         args.func(args)
     except KeyboardInterrupt as exc:  # Ctrl-C: one line, not a traceback
         where = str(exc) or "interrupted"
         hint = "; rerun the same command with --resume to continue" if hasattr(args, "resume") else ""
         print(f"{parser.prog} {args.command}: {where}{hint}", file=sys.stderr)
         return 130
+    except SettingsFileError as exc:  # names the file's keys: not rewritten into flags
+        print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     except InvalidSetting as exc:
         print(
             f"{parser.prog} {args.command}: error: {flags.get(exc.field, flag(exc.field))} "

@@ -108,3 +108,18 @@ class CorpusConfig:
             "normalize": self.normalize,
             "text_column": self.text_column,
         }
+
+
+def with_values(config: Any, values: dict[str, Any]) -> Any:
+    """A copy of ``config`` with fields set by dotted name (``{"model.n_embd": 16}``)."""
+    changes: dict[str, Any] = {}
+    nested: dict[str, dict[str, Any]] = {}
+    for dotted, value in values.items():
+        head, _, rest = dotted.partition(".")
+        if rest:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            changes[head] = value
+    for head, inner in nested.items():
+        changes[head] = with_values(getattr(config, head), inner)
+    return dataclasses.replace(config, **changes)

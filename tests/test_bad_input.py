@@ -405,3 +405,23 @@ def test_bpe_says_when_the_corpus_uses_fewer_ids_than_trained():
     with pytest.warns(UserWarning, match="BPE trained 500 ids, but only 324 occur at least min_count=1 times"):
         encoded = encode_corpus("builtin:lee", tokenizer="bpe", vocab_size=500)
     assert len(encoded.vocab) == 324
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("nope: 1\n", "'nope' is not a setting of this command"),
+        ("seeds: two\n", "'seeds' \\(--seeds\\): expected int, got 'two'"),
+        ("data: {weighting: cubic}\n", "'data.weighting' \\(--weighting\\): 'cubic' is not one of"),
+        ("model: {tie_embeddings: 3}\n", "'model.tie_embeddings' \\(--tie-embeddings\\): expected true or false"),
+        ("vocab_size: 10\ndata: {vocab_size: 20}\n", "'vocab_size' and 'data.vocab_size' both set --vocab-size"),
+        ("[1, 2]\n", "expected a mapping of settings, got list"),
+        ("seeds: [\n", "not YAML or JSON"),
+    ],
+)
+def test_a_bad_settings_file_is_one_line_naming_the_file_and_key(tmp_path, capsys, text, expected):
+    config = tmp_path / "study.yaml"
+    config.write_text(text)
+    out = tmp_path / "o"
+    err = fails(main, ["horizons", "--config", str(config), "-o", str(out)], capsys, expected, [out], seconds=3)
+    assert str(config) in err

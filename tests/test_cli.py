@@ -1,11 +1,16 @@
+import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import yaml
 
 from mobius_init import CorpusStats
 from mobius_init.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_stats_command(tmp_path, capsys):
@@ -129,3 +134,83 @@ def test_verify_usage_shows_that_a_corpus_or_quick_is_needed(capsys):
         with pytest.raises(SystemExit):
             main(["verify", report, "--help"])
         assert f"usage: mobius-init verify {report} (--corpus CORPUS | --quick) [options]" in capsys.readouterr().out
+
+
+def test_settings_files_round_trip_and_flags_override_them(tmp_path, capsys):
+    assert (
+        main(["horizons", "--n-embd", "16", "--horizons", "200,400", "--reference-horizons", "800", "--print-config"])
+        == 0
+    )
+    printed = capsys.readouterr().out
+    config = tmp_path / "study.yaml"
+    config.write_text(printed)
+    assert main(["horizons", "--config", str(config), "--print-config"]) == 0
+    assert capsys.readouterr().out == printed  # every setting it prints reads back to itself
+    override = tmp_path / "width.yaml"
+    override.write_text("model:\n  n_embd: 32\n  n_head: 4\n")
+    assert (
+        main(["horizons", "--config", str(config), "--config", str(override), "--n-head", "8", "--print-config"]) == 0
+    )
+    settings = yaml.safe_load(capsys.readouterr().out)
+    assert settings["model"]["n_embd"] == 32 and settings["model"]["n_head"] == 8  # later file, then the flag
+    assert settings["horizons"] == [200, 400] and settings["reference_horizons"] == [800]
+    flat = tmp_path / "flat.yaml"
+    flat.write_text("n_embd: 24\nnormalize: null\ntokenizer: bpe\n")  # flat, by option name
+    assert main(["compare", "--config", str(flat), "--print-config"]) == 0
+    settings = yaml.safe_load(capsys.readouterr().out)
+    assert settings["model"]["n_embd"] == 24 and settings["data"]["tokenizer"] == "bpe"
+    assert main(["horizons", "--config", str(config), "--seeds", "0", "--print-config"]) == 2  # checked as a run is
+    assert "--seeds must be a positive integer" in capsys.readouterr().err
+
+
+def _by_name(settings, path=""):
+    """Leaf settings by their own name (the report of an earlier version stored them flat)."""
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            yield from _by_name(value, f"{path}{key}.")
+        elif f"{path}{key}" != "model.vocab_size":  # set per run from the statistics
+            yield key, value
+
+
+@pytest.mark.parametrize(
+    "result", ["docs/results/wiki-compare/results.json", "docs/results/bpe8k-compare/results.json"]
+)
+def test_a_committed_result_reruns_from_its_report(result, capsys):
+    """Reports of two earlier versions (flat, then nested): their settings load; fields they lack keep
+    their defaults."""
+    stored = dict(_by_name(json.loads((ROOT / result).read_text())["config"]))
+    assert main(["compare", "--config", str(ROOT / result), "--print-config"]) == 0
+    settings = dict(_by_name(yaml.safe_load(capsys.readouterr().out)))
+    for name in ("corpus", "tokenizer", "vocab_size", "normalize", "inits", "seeds", "steps", "n_embd", "lr"):
+        assert settings[name] == stored[name], name
+
+
+def test_the_committed_study_configs_load(capsys):
+    configs = [str(ROOT / "benchmarks/configs" / name) for name in ("horizons.yaml", "horizons-bvb.yaml")]
+    assert main(["horizons", *(a for c in configs for a in ("--config", c)), "--print-config"]) == 0
+    settings = yaml.safe_load(capsys.readouterr().out)
+    assert settings["data"]["vocab_size"] == 8192 and settings["horizons"] == [100, 200, 400, 800, 1600, 3200]
+
+
+def test_res2vec_and_stats_read_settings_files(tmp_path, capsys):
+    from res2vec.cli import main as res2vec_main
+
+    config = tmp_path / "r.yaml"
+    config.write_text("dim: 50\nwindow: 2\n")
+    assert (
+        res2vec_main(["build", "builtin:lee", "-o", str(tmp_path / "o"), "--config", str(config), "--print-config"])
+        == 0
+    )
+    settings = yaml.safe_load(capsys.readouterr().out)
+    assert settings["dim"] == 50 and settings["window"] == 2
+    built = tmp_path / "built"
+    assert (
+        res2vec_main(["build", "builtin:lee", "-o", str(built), "--config", str(config), "--no-eval", "--quiet"]) == 0
+    )
+    capsys.readouterr()
+    assert res2vec_main(["build", "x", "-o", "y", "--config", str(built / "results.json"), "--print-config"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out) == settings  # a built result reruns from its report
+    out = tmp_path / "s.npz"
+    config.write_text("window: 2\nvocab_size: 300\n")
+    assert main(["stats", "builtin:lee", "-o", str(out), "--config", str(config), "--quiet"]) == 0
+    assert CorpusStats.load(out).vocab_size <= 300 and CorpusStats.load(out).window == 2

@@ -121,7 +121,12 @@ def _horizons(args: argparse.Namespace) -> None:
 
     output_directory(args.output)
     config = replace(config_from_args(args.defaults, args, exclude=HORIZON_EXCLUDE), progress=not args.quiet)
-    report = run_horizons(config, args.output, resume=args.resume)
+    client = None
+    if args.dask:
+        from .distributed import dask_client
+
+        client = dask_client(args.dask)
+    report = run_horizons(config, args.output, resume=args.resume, client=client)
     print(Path(args.output, "results.md").read_text())
     if report["arms_from_earlier_commands"]:
         print(
@@ -275,6 +280,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume",
         action="store_true",
         help="keep finished trunks and branches, continue interrupted ones; refuses changed settings",
+    )
+    p.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="a Dask scheduler (tcp://host:8786): each arm is one task on its workers, which must share the "
+        "output directory's path; an arm whose worker died is retried from its checkpoints (default: none, "
+        "every arm in this process)",
     )
     p.set_defaults(func=_horizons, defaults=horizon_defaults)
 

@@ -136,3 +136,19 @@ def stats_on_dask(
     return CorpusStats(
         vocab, C, window, weighting, n_kept, n_raw, n_docs, normalize, word_tokenizer(vocab.tokens, normalize)
     )
+
+
+def dask_client(address: str, timeout: float = 5.0) -> Any:
+    """A ``dask.distributed.Client`` of the scheduler at ``address`` (``tcp://host:8786``); ValueError in
+    one line when it does not answer within ``timeout`` seconds."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ImportError("--dask needs dask.distributed: pip install 'mobius-init[dask]'") from None
+    try:
+        return Client(address, timeout=timeout)
+    except (OSError, TimeoutError) as exc:
+        raise ValueError(
+            f"the Dask scheduler at {address!r} did not answer within {timeout:g} s ({type(exc).__name__}): "
+            "start one with 'dask scheduler' and workers with 'dask worker ADDRESS', or check the address"
+        ) from None

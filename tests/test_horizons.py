@@ -626,3 +626,19 @@ def test_forecast_reads_a_study_past_its_longest_horizon(tmp_path, capsys):
     assert "no forecast: need at least 14 losses after the warmup" in capsys.readouterr().out
     assert main(["forecast", str(tmp_path / "nothing"), "--horizons", "80"]) == 2
     assert "holds no horizon study" in capsys.readouterr().err
+
+
+def test_a_study_on_a_dask_cluster_equals_the_one_process_study(tmp_path, capsys):
+    """Each arm one task on a LocalCluster of two worker processes: the same branches, bit for bit; an
+    address that does not answer is one line before any work."""
+    distributed = pytest.importorskip("distributed")
+    tiny = ["--horizons", "20,40", "--warmup-steps", "4", "--eval-every", "20", "--inits", "random,ppmi_svd+unigram"]
+    assert main(_tiny_study(tmp_path / "local", *tiny, "--seeds", "2")) == 0
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        assert main(_tiny_study(tmp_path / "dask", *tiny, "--seeds", "2", "--dask", address)) == 0
+    assert _finals(tmp_path / "dask") == _finals(tmp_path / "local") and len(_finals(tmp_path / "local")) == 8
+    capsys.readouterr()
+    assert main(_tiny_study(tmp_path / "x", *tiny, "--dask", "tcp://127.0.0.1:9")) == 2
+    assert "the Dask scheduler at 'tcp://127.0.0.1:9' did not answer" in capsys.readouterr().err
+    assert not (tmp_path / "x" / "runs").exists()  # refused before the data is prepared

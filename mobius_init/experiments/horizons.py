@@ -140,6 +140,9 @@ class HorizonsConfig(ExperimentConfig):
         extra = self.reference_horizons if InitSpec.parse(init) == InitSpec("random") else ()
         return sorted({*self.horizons, *extra})
 
+    def seeds_run(self) -> range:
+        return range(self.first_seed, self.first_seed + self.seeds)
+
     def grid(self) -> list[tuple[str, float, float]]:
         """``(init, lr, embedding multiplier)`` of every arm."""
         lrs = self.lrs or (self.train.lr,)
@@ -151,31 +154,50 @@ def arm_name(init: str, lr: float, mult: float, seed: int) -> str:
     return f"{init}_lr{lr:g}_emb{mult:g}_seed{seed}".replace(":", "-")
 
 
-def run_horizons(config: HorizonsConfig, out_dir: str | Path, *, resume: bool = False) -> dict[str, Any]:
+def run_horizons(
+    config: HorizonsConfig, out_dir: str | Path, *, resume: bool = False, client: Any = None
+) -> dict[str, Any]:
     """Train every arm's trunk and branches; write ``results.json``, ``results.md`` and ``horizons.png``
     under ``out_dir`` (trunks and branch states in ``checkpoints/``, results in ``runs/``, logs in ``logs/``)
-    for every arm the directory holds with the same settings."""
+    for every arm the directory holds with the same settings. With a ``dask.distributed.Client``, each arm
+    is one task on its workers, which read the data from and write to ``out_dir`` (a path every worker
+    shares); a task retried after its worker died continues the arm from its checkpoints."""
     out = Path(out_dir)
     data = load_or_prepare(config, out)
     check_plugins(config, data.stats)
     with output_folders(out, ("logs", "runs", "checkpoints")):
-        return _run_horizons(config, out, data, resume)
+        return _run_horizons(config, out, data, resume, client)
 
 
-def _run_horizons(config: HorizonsConfig, out: Path, data: Any, resume: bool) -> dict[str, Any]:
+def train_arm(config: HorizonsConfig, out: Path, cell: tuple[str, float, float, int], data: Any = None) -> None:
+    """One arm, ``(init, lr, embedding multiplier, seed)``: its trunk and every branch not finished yet
+    (the data read from ``out/data`` when not given: on a Dask worker)."""
+    data = load_or_prepare(config, out) if data is None else data
     model_config = replace(config.model, vocab_size=data.stats.vocab_size)
-    trained = []
-    for seed in range(config.first_seed, config.first_seed + config.seeds):
-        for init, lr, mult in config.grid():
-            name = arm_name(init, lr, mult, seed)
-            if not resume:  # a fresh study: no trunk or branch state of an earlier one is continued
-                for stale in [*(out / "checkpoints").glob(f"{name}.*"), *(out / "checkpoints").glob(f"{name}_T*")]:
+    arm = _Arm(config, data, model_config, *cell, out)
+    arm.train_trunk()
+    for horizon in arm.horizons:
+        arm.branch(horizon)
+
+
+def _run_horizons(config: HorizonsConfig, out: Path, data: Any, resume: bool, client: Any) -> dict[str, Any]:
+    model_config = replace(config.model, vocab_size=data.stats.vocab_size)
+    cells = [(init, lr, mult, seed) for seed in config.seeds_run() for init, lr, mult in config.grid()]
+    if not resume:  # a fresh study: no file of an earlier one's arms is continued or reported
+        for cell in cells:
+            name = arm_name(*cell)
+            for folder in ("checkpoints", "runs", "logs"):
+                for stale in [*(out / folder).glob(f"{name}.*"), *(out / folder).glob(f"{name}_T*")]:
                     stale.unlink()
-            arm = _Arm(config, data, model_config, init, lr, mult, seed, out, resume)
-            arm.train_trunk()
-            for horizon in arm.horizons:
-                arm.branch(horizon)
-            trained.append(arm_key(init, lr, mult))
+    if client is None:
+        for cell in cells:
+            train_arm(config, out, cell, data)
+    else:
+        tasks = [
+            client.submit(train_arm, config, out.resolve(), c, key=f"arm-{arm_name(*c)}", retries=2) for c in cells
+        ]
+        client.gather(tasks)  # the first failure is raised here, the arms before it kept
+    trained = [arm_key(init, lr, mult) for init, lr, mult, _ in cells]
     results = collect_runs(config, model_config, out)
     report = {
         "config": asdict(config),
@@ -222,10 +244,9 @@ class _Arm:
         mult: float,
         seed: int,
         out: Path,
-        resume: bool,
     ) -> None:
         self.config, self.data, self.model_config, self.init = config, data, model_config, init
-        self.spec, self.seed, self.out, self.resume = InitSpec.parse(init), seed, out, resume
+        self.spec, self.seed, self.out = InitSpec.parse(init), seed, out
         self.name = arm_name(init, lr, mult, seed)
         self.horizons = config.arm_horizons(init)
         self.trunk = replace(
@@ -242,7 +263,7 @@ class _Arm:
             desc=f"{self.name} trunk",
         )
         self.trunk_file = out / "runs" / f"{self.name}.trunk.json"
-        if resume and self.trunk_file.is_file():
+        if self.trunk_file.is_file():
             saved = json.loads(self.trunk_file.read_text())["settings"]
             wanted = run_settings(config, model_config, init, self.trunk)
             refuse_changed_settings(self.trunk_file, _trunk_settings(saved), _trunk_settings(wanted))
@@ -260,7 +281,7 @@ class _Arm:
 
     def _branch_started(self, horizon: int) -> bool:
         done, checkpoint = self._files(horizon)
-        return self.resume and (done.is_file() or checkpoint.is_file())
+        return done.is_file() or checkpoint.is_file()
 
     def model(self) -> torch.nn.Module:
         """A model with the trunk's modules; its weights come from a state, except for a fresh trunk."""
@@ -338,7 +359,7 @@ class _Arm:
             desc=f"{self.name} T={horizon}",
         )
         settings = run_settings(config, self.model_config, self.init, branch)
-        if self.resume and done.is_file():
+        if done.is_file():
             record = json.loads(done.read_text())
             refuse_changed_settings(done, record["settings"], settings)
             return record["result"]

@@ -34,6 +34,23 @@ def is_rank_zero() -> bool:
     return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
 
+def whole_matrix(E: torch.Tensor) -> torch.Tensor:
+    """``E`` when it is the whole V x d embedding; ValueError, saying what to do, for a shard of it (a
+    ``DTensor`` of FSDP2 or tensor parallelism, or the flat parameter of FSDP or ZeRO-3)."""
+    placements = getattr(E, "placements", None)
+    if placements is not None and not all(p.is_replicate() for p in placements):
+        kind = f"sharded ({', '.join(map(str, placements))})"
+    elif E.dim() != 2:
+        kind = f"of shape {tuple(E.shape)}, not V x d (a flat shard?)"
+    else:
+        return E.to_local() if placements is not None else E
+    raise ValueError(
+        f"the monitor needs the whole embedding, and this one is {kind}: pass the gathered matrix to "
+        "monitor.check(E, step) (e.g. inside FSDP.summon_full_params), or monitor a model whose embedding "
+        "is not sharded (DDP)"
+    )
+
+
 class Monitor(Callback):
     """Every ``every`` steps, :meth:`measure` the model's tied embedding and report it with the same
     quantities for two controls: ``control_initial_*`` (the embedding when training started) and
@@ -64,7 +81,7 @@ class Monitor(Callback):
         """Measure now; returns (and records) the report with its controls."""
         t0 = time.perf_counter()
         E = model_or_E if isinstance(model_or_E, (torch.Tensor, np.ndarray)) else input_embedding_parameter(model_or_E)
-        E = torch.as_tensor(E).detach().double().cpu().numpy()
+        E = whole_matrix(torch.as_tensor(E).detach()).double().cpu().numpy()
         if not self.controls:
             self.start(E)
         report: dict[str, Any] = {"step": step, **self.measure(E)}

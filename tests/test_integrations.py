@@ -351,3 +351,27 @@ def test_hf_trainer_under_ddp_reports_from_rank_zero_only(data, tmp_path):
     zero, one = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
     assert zero == {"history": [0, 2, 4], "logged": [0, 2, 4], "world": 2}
     assert one == {"history": [], "logged": [], "world": 2}
+
+
+def test_a_sharded_embedding_is_refused_in_one_line_saying_what_to_do(tmp_path):
+    import torch.distributed as dist
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.tensor import Replicate, Shard, distribute_tensor
+
+    from mobius_init import ConvergenceMonitor
+
+    E = torch.randn(12, 4)
+    with pytest.raises(ValueError, match=r"of shape \(48,\), not V x d .*summon_full_params"):
+        ConvergenceMonitor(every=1).check(E.flatten(), 0)  # FSDP's flat parameter
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        mesh = init_device_mesh("cpu", (1,))
+        with pytest.raises(ValueError, match=r"the monitor needs the whole embedding, and this one is sharded"):
+            ConvergenceMonitor(every=1).check(distribute_tensor(E, mesh, [Shard(0)]), 0)
+        replicated = ConvergenceMonitor(every=1).check(distribute_tensor(E, mesh, [Replicate()]), 0)
+    finally:
+        dist.destroy_process_group()
+    whole = ConvergenceMonitor(every=1).check(E, 0)  # a whole matrix, whatever holds it
+    assert replicated.keys() == whole.keys() and np.allclose(
+        list(replicated.values()), list(whole.values()), equal_nan=True
+    )

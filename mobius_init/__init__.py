@@ -15,7 +15,8 @@ from .minigpt import MiniGPT, MiniGPTConfig
 from .monitors import ConvergenceMonitor, K0CosineMonitor
 from .settings import CorpusConfig
 from .stats import CorpusStats
-from .training import Callback, TrainConfig, TrainingDiverged, train
+from .train_config import TrainConfig
+from .training import Callback, TrainingDiverged, train
 from .vocab import Vocabulary
 from .weights import apply_embeddings_, initialize_, set_output_bias_, set_output_prior_
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from . import __version__
 from .embeddings import CONTROLS, DEFAULT_METHOD, METHODS
 from .experiments.compare import DEMO, DEMO_NOTE, CompareConfig
-from .experiments.horizons import HorizonsConfig
+from .experiments.horizons_config import HorizonsConfig
 from .experiments.verify_mobius import VerifyConfig
 from .experiments.verify_res2vec import Res2VecVerifyConfig
 from .experiments.verify_word2vec import Word2VecVerifyConfig
@@ -189,13 +189,8 @@ def _add_compare(
     p.set_defaults(func=_compare, defaults=defaults, note=note)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(
-        prog="mobius-init",
-        description="Corpus statistics -> embeddings and analytic initializations of tied embeddings, with controls.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _add_stats(sub: argparse._SubParsersAction) -> None:
+    """``stats SOURCE -o OUT.npz``: counts into a file."""
     p = sub.add_parser(
         "stats",
         parents=[COMMON],
@@ -207,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_options(p, CorpusConfig())
     p.set_defaults(func=_stats)
 
+
+def _add_init(sub: argparse._SubParsersAction) -> None:
+    """``init STATS --dim D -o OUT.pt``: an analytic embedding matrix."""
     p = sub.add_parser(
         "init",
         help="compute an analytic embedding matrix from saved statistics",
@@ -235,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output .pt path (required)")
     p.set_defaults(func=_init)
 
+
+def _add_comparisons(sub: argparse._SubParsersAction) -> None:
+    """``compare`` and its small twin ``demo``."""
     _add_compare(
         sub,
         "compare",
@@ -255,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
         "are. Every option of 'compare' can be changed.",
     )
 
+
+def _add_horizons(sub: argparse._SubParsersAction) -> None:
+    """``horizons``: wsd branches off one trunk per arm."""
     p = sub.add_parser(
         "horizons",
         formatter_class=HelpFormatter,
@@ -290,6 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_horizons, defaults=horizon_defaults)
 
+
+def _add_forecast(sub: argparse._SubParsersAction) -> None:
+    """``forecast STUDY --horizons ...``: a loss law read past the study."""
     p = sub.add_parser(
         "forecast",
         formatter_class=HelpFormatter,
@@ -314,6 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_forecast)
 
+
+def _add_verify(sub: argparse._SubParsersAction) -> None:
+    """``verify REPORT``: one subcommand per source report."""
     p = sub.add_parser(
         "verify",
         help="rerun a source report's numbered claims with controls and verdicts (mobius, word2vec, res2vec)",
@@ -357,6 +367,21 @@ def build_parser() -> argparse.ArgumentParser:
             "-o", "--output", default=f"verify-{name}", help=f"output directory of the report (default: verify-{name})"
         )
         r.set_defaults(func=_verify, defaults=defaults)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="mobius-init",
+        description="Corpus statistics -> embeddings and analytic initializations of tied embeddings, with controls.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_stats(sub)
+    _add_init(sub)
+    _add_comparisons(sub)
+    _add_horizons(sub)
+    _add_forecast(sub)
+    _add_verify(sub)
     return parser
 
 

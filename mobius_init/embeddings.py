@@ -15,7 +15,6 @@ to the wrong token ids. :func:`unigram_log_probs` is the output-bias control for
 
 from __future__ import annotations
 
-import time
 import warnings
 
 import numpy as np
@@ -25,6 +24,7 @@ from .kernel import _check_dim, circulant_embeddings, derive_k0, reconstruct_w_r
 from .matrices import MSTAR_SHIFT
 from .spectral import randomized_svd, sparse_plus_constant_eigenpairs
 from .stats import CorpusStats
+from .timing import StageTimer
 
 METHODS = ("random", "mobius", "ppmi_svd", "mstar")
 DEFAULT_METHOD = "ppmi_svd"  # the analytic init the measurements recommend (README)
@@ -52,19 +52,6 @@ def random_control(shape: tuple[int, int], std: float, seed: int = 0) -> np.ndar
     return torch.randn(*shape, generator=generator, dtype=torch.float64).mul_(std).numpy()
 
 
-class _Stages:
-    """Seconds per stage, recorded into ``timings`` when one is given."""
-
-    def __init__(self, timings: dict[str, float] | None) -> None:
-        self.timings, self.t0 = timings, time.perf_counter()
-
-    def done(self, stage: str) -> None:
-        now = time.perf_counter()
-        if self.timings is not None:
-            self.timings[stage] = now - self.t0
-        self.t0 = now
-
-
 def ppmi_svd_embeddings(
     stats: CorpusStats,
     dim: int,
@@ -77,7 +64,7 @@ def ppmi_svd_embeddings(
 ) -> np.ndarray:
     """``U S^eig`` of the rank-``dim`` truncated SVD of PPMI (cds-smoothed); columns by singular value.
     ``timings`` receives the seconds of the ``ppmi`` and ``svd`` stages."""
-    stages = _Stages(timings)
+    stages = StageTimer(timings)
     P = stats.ppmi(cds)
     stages.done("ppmi")
     U, S, _ = randomized_svd(P, dim, n_iter=n_iter, seed=seed)
@@ -90,7 +77,7 @@ def mstar_embeddings(
 ) -> np.ndarray:
     """Top-``dim`` eigenvectors of word2vec's ``M*`` scaled by ``sqrt(eigenvalue)``; columns of
     negative eigenvalues are left at zero. ``timings`` receives the seconds of ``mstar_eigenpairs``."""
-    stages = _Stages(timings)
+    stages = StageTimer(timings)
     vals, vecs = sparse_plus_constant_eigenpairs(stats.mstar_parts(), MSTAR_SHIFT, dim, seed=seed)
     stages.done("mstar_eigenpairs")
     return vecs * np.sqrt(np.maximum(vals, 0.0))

@@ -22,10 +22,8 @@ import functools
 import multiprocessing
 import os
 import queue
-import tempfile
 import threading
 import warnings
-import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -35,12 +33,12 @@ from tokenizers import Tokenizer
 from tqdm.auto import tqdm
 
 from .corpus import TEXT8_BYTES, check_preset, decode, normalize_text, normalizer, raw_documents, source_files
+from .id_stream import IdStream
 from .tokenization import KINDS, as_tokenizer, encode_batches, tokenizer_tokens, train_bpe, word_tokenizer
 from .vocab import ORDERS, Vocabulary
 
 WORD_MIN_COUNT = 5  # word2vec's and gensim's default
 _BATCH_BYTES = 1 << 22  # text encoded at a time on the word path
-SPILL_TOKENS = 1 << 27  # ids kept in memory before they go to a temporary file (512 MiB of int32)
 PARALLEL_BYTES = 1 << 25  # file sources this large are split into words by worker processes
 
 
@@ -54,62 +52,6 @@ def default_min_count(tokenizer: Any) -> int:
     """5 for word-level (word2vec's default); 1 for a trained BPE (ids that never occur get none);
     0 for an existing tokenizer (its ids are kept as they are)."""
     return WORD_MIN_COUNT if tokenizer == "word" else 1 if tokenizer == "bpe" else 0
-
-
-class IdStream:
-    """Token ids of many documents, appended in order, kept in memory or spilled to a temporary file."""
-
-    def __init__(self, spill_tokens: int = SPILL_TOKENS, spill_dir: str | None = None) -> None:
-        self.spill_tokens, self.spill_dir = spill_tokens, spill_dir
-        self._chunks: list[np.ndarray] = []
-        self._lengths: list[np.ndarray] = []
-        self._file: Any = None
-        self.n_tokens = 0
-        self._ids: np.ndarray | None = None
-
-    def append(self, ids: np.ndarray, lengths: Iterable[int]) -> None:
-        """Add the concatenated ids of some documents and their lengths."""
-        self._lengths.append(np.asarray(lengths, dtype=np.int64))
-        self.n_tokens += len(ids)
-        if self._file is None and self.n_tokens > self.spill_tokens:
-            self._file = tempfile.NamedTemporaryFile(prefix="mobius-ids-", suffix=".i32", dir=self.spill_dir)
-            weakref.finalize(self, self._file.close)
-            for chunk in self._chunks:
-                chunk.tofile(self._file)
-            self._chunks = []
-        if self._file is not None:
-            np.asarray(ids, dtype=np.int32).tofile(self._file)
-        else:
-            self._chunks.append(np.asarray(ids, dtype=np.int32))
-
-    def finish(self) -> IdStream:
-        """Freeze: every id in one (possibly memory-mapped) int32 array."""
-        if self._file is not None:
-            self._file.flush()
-            self._ids = np.memmap(self._file.name, dtype=np.int32, mode="r", shape=(self.n_tokens,))
-        else:
-            self._ids = np.concatenate(self._chunks) if self._chunks else np.zeros(0, dtype=np.int32)
-            self._chunks = []
-        lengths = np.concatenate(self._lengths) if self._lengths else np.zeros(0, dtype=np.int64)
-        self.offsets = np.concatenate([[0], np.cumsum(lengths)])
-        return self
-
-    @property
-    def n_docs(self) -> int:
-        return len(self.offsets) - 1
-
-    def documents(self, table: np.ndarray, block_tokens: int = 1 << 22) -> Iterator[np.ndarray]:
-        """Each document's ids mapped through ``table`` (-1 entries removed), read in blocks."""
-        ids, offsets = self._ids, self.offsets
-        doc = 0
-        while doc < self.n_docs:
-            end = int(np.searchsorted(offsets, offsets[doc] + block_tokens, side="right")) - 1
-            end = max(end, doc + 1)
-            mapped = table[ids[offsets[doc] : offsets[end]]]
-            keep = mapped >= 0  # documents are never empty, so every reduceat segment is too
-            kept = np.add.reduceat(keep, offsets[doc:end] - offsets[doc], dtype=np.int64)
-            yield from np.split(mapped[keep], np.cumsum(kept[:-1]))
-            doc = end
 
 
 @dataclass(eq=False)
@@ -301,9 +243,65 @@ def encode_corpus(
         progress: a tqdm bar in tokens. spill_dir: where ids of a large corpus are spilled.
     """
     trained = isinstance(tokenizer, str) and tokenizer in KINDS
-    tokenizer_kind = tokenizer if trained else None
+    tokenizer_kind, tokenizer = (tokenizer, tokenizer) if trained else (None, as_tokenizer(tokenizer))
+    normalize, min_count, order = _checked_options(
+        tokenizer, trained, vocab_size, min_count, normalize, id_order, min_doc_tokens
+    )
+    stream = IdStream(spill_dir=spill_dir)
+    with tqdm(unit="tok", unit_scale=True, desc="encode", disable=not progress) as bar:
+        if tokenizer == "word":
+            tokens = _encode_words(stream, bar, source, markup, text_column, normalize, min_doc_tokens, workers)
+        else:
+            texts = (normalize_text(decode(d), normalize) for d in prefetch(raw_documents(source, markup, text_column)))
+            if tokenizer == "bpe":
+                texts = list(texts)  # BPE training and encoding read the text twice; the file once
+                tokenizer = train_bpe(texts, vocab_size, progress=progress)
+            _encode_texts(stream, bar, tokenizer, texts)
+            if trained:  # raw text given to encode() later goes through the same preset
+                tokenizer.normalizer = normalizer(normalize)
+            tokens = tokenizer_tokens(tokenizer)
+    stream.finish()
+    _check_empty(stream.n_tokens, normalize)
+    vocab = _vocabulary(stream, tokens, min_count, vocab_size, order, tokenizer == "word", tokenizer_kind == "bpe")
+    table = vocab.remap(len(tokens))
+    if tokenizer == "word":
+        tokenizer = word_tokenizer(vocab.tokens, normalize)
+        vocab = Vocabulary(vocab.tokens, vocab.counts, np.arange(len(vocab), dtype=np.int64))
+    return Encoded(vocab, tokenizer, normalize, stream.n_tokens, stream, table)
+
+
+def _vocabulary(
+    stream: IdStream, tokens: list[str], min_count: int, vocab_size: int | None, order: str, word: bool, bpe: bool
+) -> Vocabulary:
+    """The vocabulary of the encoded ids: tokens seen at least ``min_count`` times (the ``vocab_size`` most
+    frequent of them for words), in ``order``; a BPE that trained more ids than occur is warned about."""
+    counts = np.bincount(stream.ids, minlength=len(tokens)) if stream.n_tokens else np.zeros(len(tokens), np.int64)
+    vocab = Vocabulary.from_counts(
+        tokens, counts, min_count=min_count, vocab_size=vocab_size if word else None, order=order
+    )
+    if len(vocab) == 0:
+        raise ValueError(f"no token occurs at least min_count={min_count} times; lower min_count")
+    if bpe and len(vocab) < vocab_size:
+        warnings.warn(
+            f"BPE trained {vocab_size} ids, but only {len(vocab)} occur at least min_count={min_count} times in the "
+            f"corpus: the vocabulary has {len(vocab)} ids (a model for these statistics embeds {len(vocab)})",
+            UserWarning,
+            stacklevel=3,
+        )
+    return vocab
+
+
+def _checked_options(
+    tokenizer: Any,
+    trained: bool,
+    vocab_size: int | None,
+    min_count: int | None,
+    normalize: str | None,
+    id_order: str | None,
+    min_doc_tokens: int,
+) -> tuple[str, int, str]:
+    """:func:`encode_corpus`'s options checked before any text is read: ``(normalize, min_count, id order)``."""
     if not trained:
-        tokenizer = as_tokenizer(tokenizer)
         if normalize not in (None, "none"):
             raise ValueError("an existing tokenizer normalises text itself: leave normalize at 'none'")
         if vocab_size is not None:
@@ -314,54 +312,39 @@ def encode_corpus(
         )
     normalize = default_normalize(tokenizer) if normalize is None else normalize
     check_preset(normalize)
-    min_count = default_min_count(tokenizer) if min_count is None else min_count
     if tokenizer == "word" and vocab_size is not None and vocab_size < 1:
         raise ValueError(f"vocab_size must be >= 1, got {vocab_size}")
     if min_doc_tokens != 1 and tokenizer != "word":
         raise ValueError("min_doc_tokens applies to word-level vocabularies only")
-    order = id_order or ("frequency" if trained else "tokenizer")
+    min_count = default_min_count(tokenizer) if min_count is None else min_count
+    return normalize, min_count, id_order or ("frequency" if trained else "tokenizer")
+
+
+def _encode_texts(stream: IdStream, bar: Any, tokenizer: Any, texts: Iterable[str]) -> None:
+    """Subword ids of each text appended to ``stream``, one document each (empty ones left out)."""
+    for ids in encode_batches(tokenizer, texts):
+        if len(ids):
+            stream.append(ids, [len(ids)])
+            bar.update(len(ids))
+
+
+def _encode_words(
+    stream: IdStream,
+    bar: Any,
+    source: Any,
+    markup: bool | str,
+    text_column: str,
+    normalize: str,
+    min_doc_tokens: int,
+    workers: int | None,
+) -> list[str]:
+    """Word-level ids of ``source`` appended to ``stream`` (ids in order of first occurrence): the words."""
     workers = (os.cpu_count() or 1) if workers is None else workers
-    stream = IdStream(spill_dir=spill_dir)
-    with tqdm(unit="tok", unit_scale=True, desc="encode", disable=not progress) as bar:
-        if tokenizer == "word":
-            first = FirstOccurrence()
-            work = functools.partial(encode_words, normalize=normalize, min_doc_tokens=min_doc_tokens)
-            with _pool(workers, source) as pool:  # forked before the reading thread starts
-                batches = doc_batches(prefetch(raw_documents(source, markup, text_column)))
-                for words, ids, lengths in pool.imap(work, batches) if pool else map(work, batches):
-                    stream.append(first.merge(words)[ids], lengths)
-                    bar.update(len(ids))
-            tokens = [t if isinstance(t, str) else t.decode("ascii") for t in first.index]
-        else:
-            docs = prefetch(raw_documents(source, markup, text_column))
-            texts: Iterable[str] = (normalize_text(decode(d), normalize) for d in docs)
-            if tokenizer == "bpe":
-                texts = list(texts)  # BPE training and encoding read the text twice; the file once
-                tokenizer = train_bpe(texts, vocab_size, progress=progress)
-            for ids in encode_batches(tokenizer, texts):
-                if len(ids):
-                    stream.append(ids, [len(ids)])
-                    bar.update(len(ids))
-            if trained:  # raw text given to encode() later goes through the same preset
-                tokenizer.normalizer = normalizer(normalize)
-            tokens = tokenizer_tokens(tokenizer)
-    stream.finish()
-    _check_empty(stream.n_tokens, normalize)
-    counts = np.bincount(stream._ids, minlength=len(tokens)) if stream.n_tokens else np.zeros(len(tokens), np.int64)
-    vocab = Vocabulary.from_counts(
-        tokens, counts, min_count=min_count, vocab_size=vocab_size if tokenizer == "word" else None, order=order
-    )
-    if len(vocab) == 0:
-        raise ValueError(f"no token occurs at least min_count={min_count} times; lower min_count")
-    if tokenizer_kind == "bpe" and len(vocab) < vocab_size:
-        warnings.warn(
-            f"BPE trained {vocab_size} ids, but only {len(vocab)} occur at least min_count={min_count} times in the "
-            f"corpus: the vocabulary has {len(vocab)} ids (a model for these statistics embeds {len(vocab)})",
-            UserWarning,
-            stacklevel=2,
-        )
-    table = vocab.remap(len(tokens))
-    if tokenizer == "word":
-        tokenizer = word_tokenizer(vocab.tokens, normalize)
-        vocab = Vocabulary(vocab.tokens, vocab.counts, np.arange(len(vocab), dtype=np.int64))
-    return Encoded(vocab, tokenizer, normalize, stream.n_tokens, stream, table)
+    first = FirstOccurrence()
+    work = functools.partial(encode_words, normalize=normalize, min_doc_tokens=min_doc_tokens)
+    with _pool(workers, source) as pool:  # forked before the reading thread starts
+        batches = doc_batches(prefetch(raw_documents(source, markup, text_column)))
+        for words, ids, lengths in pool.imap(work, batches) if pool else map(work, batches):
+            stream.append(first.merge(words)[ids], lengths)
+            bar.update(len(ids))
+    return [t if isinstance(t, str) else t.decode("ascii") for t in first.index]

@@ -146,8 +146,36 @@ def train_qwem(
     steepest = max(curvature(W0.to(device), G, H, seed=seed), curvature(converged, G, H, seed=seed))
     lr = min(rate / (g * lam[0]), 1.0 / steepest)
     W = W0.to(device).requires_grad_()
+    recorded, values, modes, losses = _descend(
+        W, G, H, torch.from_numpy(vecs).to(device), lr, steps, record_every, rate
+    )
+    return QWEMRun(
+        np.array(recorded),
+        np.array(values),
+        np.array(modes),
+        lam,
+        vecs,
+        u0,
+        g,
+        lr,
+        np.array(losses),
+        W.detach().cpu().numpy().copy(),
+    )
+
+
+def _descend(
+    W: torch.Tensor,
+    G: torch.Tensor,
+    H: torch.Tensor,
+    Q_t: torch.Tensor,
+    lr: float,
+    steps: int,
+    record_every: int,
+    rate: float,
+) -> tuple[list[int], list[np.ndarray], list[np.ndarray], list[float]]:
+    """Plain SGD on :func:`qwem_loss` in place on ``W``, recording (step, singular values, norms along
+    ``Q_t``'s modes, loss) every ``record_every`` steps and at the last."""
     recorded, values, modes, losses = [], [], [], []
-    Q_t = torch.from_numpy(vecs).to(device)
     optimizer = torch.optim.SGD([W], lr=lr)
     for step in range(steps + 1):
         loss = qwem_loss(W, G, H)
@@ -166,18 +194,7 @@ def train_qwem(
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    return QWEMRun(
-        np.array(recorded),
-        np.array(values),
-        np.array(modes),
-        lam,
-        vecs,
-        u0,
-        g,
-        lr,
-        np.array(losses),
-        W.detach().cpu().numpy().copy(),
-    )
+    return recorded, values, modes, losses
 
 
 def switch_steps(values: np.ndarray, steps: np.ndarray, targets: np.ndarray) -> np.ndarray:

@@ -21,141 +21,12 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .schedules import DECAY_SHAPES, SCHEDULES, lr_multiplier
-from .settings import InvalidSetting, check_positive, setting
+from .schedules import lr_multiplier
+from .train_config import TrainConfig, resolve_device
 
-# Fields that say where and how a run reports, not what it computes: a resumed run may change them.
-RUN_LOCAL_FIELDS = ("device", "threads", "log_path", "checkpoint_path", "resume", "progress", "desc", "keep_states_at")
 # Below this many floating-point operations per step (6 x parameters x tokens), one CPU thread: the
 # work is too small to split, and threads that wait on each other collapse when another job shares the cores.
 SMALL_STEP_FLOPS = 2e9
-PRECISIONS = ("auto", "fp32", "bf16")
-
-
-@dataclass
-class TrainConfig:
-    """Training: optimizer, schedule, device, evaluation and checkpoints."""
-
-    steps: int = setting(1000, "optimizer steps")
-    batch_size: int = setting(16, "blocks per step")
-    lr: float = setting(3e-4, "AdamW peak learning rate")
-    weight_decay: float = setting(0.01, "AdamW weight decay (matrices only)")
-    schedule: str = setting(
-        "cosine",
-        "learning rate after a linear warmup: cosine decay to min_lr_ratio x lr; constant; or wsd "
-        "(warmup-stable-decay: constant, then a decay to min_lr_ratio x lr over the last decay_fraction of the steps)",
-        choices=SCHEDULES,
-    )
-    warmup_steps: int | None = setting(
-        None, "steps of linear warmup (default: 2%% of the steps for cosine and wsd, 0 for constant)"
-    )
-    min_lr_ratio: float = setting(0.1, "the final learning rate of cosine and wsd, as a fraction of lr")
-    decay_fraction: float = setting(0.2, "wsd: the share of the steps spent decaying (Hagele et al. 2024 use 0.2)")
-    decay_shape: str = setting(
-        "linear", "wsd: the decay's shape, linear or sqrt (1 - sqrt of the decay's progress)", choices=DECAY_SHAPES
-    )
-    embedding_lr_mult: float = setting(
-        1.0, "the tied embedding's learning rate as a multiple of lr (the other parameters use lr; 0 freezes it)"
-    )
-    eval_every: int = setting(100, "steps between validations (also at the first and last step)")
-    eval_blocks: int = setting(64, "validation blocks, evenly spaced over the validation ids")
-    grad_clip: float | None = setting(1.0, "largest gradient norm ('none': no clipping)")
-    seed: int = setting(0, "seed of the run's data order and dropout")
-    device: str = setting("auto", "cpu, cuda, cuda:N, mps, or auto (CUDA when available)")
-    threads: int | None = setting(
-        None,
-        "CPU threads while training (default: 1 for small models, whose steps are too small to split and "
-        "slow down many times beside another job; otherwise torch's own number)",
-    )
-    precision: str = setting("auto", "auto (bf16 autocast on CUDA, fp32 elsewhere), fp32 or bf16", choices=PRECISIONS)
-    log_path: str | None = setting(None, "JSONL file: every validation and every callback report", cli=False)
-    checkpoint_path: str | None = setting(None, "where the run's full state is written at each validation", cli=False)
-    resume: bool = setting(False, "continue from checkpoint_path when it exists", cli=False)
-    keep_states_at: tuple[int, ...] = setting(
-        (), "steps at which the full state is also validated and kept, as CHECKPOINT.stepN.pt", cli=False
-    )
-    progress: bool = setting(True, "show a progress bar", cli=False)
-    desc: str = setting("train", "label of the progress bar", cli=False)
-
-    def __post_init__(self) -> None:
-        check_positive(self, "steps", "batch_size", "eval_every", "eval_blocks")
-        check_positive(self, "threads", allow_none=True)
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise InvalidSetting("lr", f"must be a positive number, got {self.lr}")
-        if self.warmup_steps is not None and not 0 <= self.warmup_steps < self.steps:
-            raise InvalidSetting(
-                "warmup_steps", f"({self.warmup_steps}) must be >= 0 and shorter than the run ({self.steps} steps)"
-            )
-        if not 0 <= self.min_lr_ratio <= 1:
-            raise InvalidSetting("min_lr_ratio", f"must lie in [0, 1], got {self.min_lr_ratio}")
-        if self.grad_clip is not None and not self.grad_clip > 0:
-            raise InvalidSetting("grad_clip", f"must be positive or none, got {self.grad_clip}")
-        if not 0 < self.decay_fraction < 1:
-            raise InvalidSetting("decay_fraction", f"must lie in (0, 1), got {self.decay_fraction}")
-        if self.decay_shape not in DECAY_SHAPES:
-            raise InvalidSetting("decay_shape", f"must be one of {', '.join(DECAY_SHAPES)}, got {self.decay_shape!r}")
-        if not (math.isfinite(self.embedding_lr_mult) and self.embedding_lr_mult >= 0):
-            raise InvalidSetting("embedding_lr_mult", f"must be a number >= 0, got {self.embedding_lr_mult}")
-        if self.schedule == "wsd" and self.warmup + self.decay_steps > self.steps:
-            raise InvalidSetting(
-                "steps",
-                f"({self.steps}) is shorter than warmup ({self.warmup}) + decay ({self.decay_steps}) of the wsd schedule",
-            )
-        if self.schedule not in SCHEDULES:
-            raise InvalidSetting("schedule", f"must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
-        if self.precision not in PRECISIONS:
-            raise InvalidSetting("precision", f"must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
-        resolve_device(self.device)  # an unavailable device fails here, before any data is read
-
-    @property
-    def warmup(self) -> int:
-        """Warmup steps in effect."""
-        if self.warmup_steps is not None:
-            return self.warmup_steps
-        return max(1, round(0.02 * self.steps)) if self.schedule in ("cosine", "wsd") else 0
-
-    @property
-    def decay_steps(self) -> int:
-        """Steps of the wsd schedule's final decay (at least 1)."""
-        return max(1, round(self.decay_fraction * self.steps))
-
-    def settings_that_differ(self, saved: dict[str, Any]) -> list[str]:
-        """Names of the settings that change what is computed and differ from ``saved`` (an ``asdict``)."""
-        mine = asdict(self)
-        local = set(RUN_LOCAL_FIELDS)
-        if (
-            self.schedule == saved.get("schedule") == "constant"
-            and self.warmup_steps == saved.get("warmup_steps")
-            and (self.warmup_steps is not None and self.steps >= saved.get("steps", 0))
-        ):
-            local.add("steps")  # a constant rate with a fixed warmup: a longer run continues a shorter one
-        return sorted(
-            k for k in mine if k not in local and _comparable(saved.get(k, "<absent>")) != _comparable(mine[k])
-        )
-
-
-def _comparable(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; anything else must exist on this machine."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise InvalidSetting("device", f"{device!r} is not a device; use cpu, cuda, cuda:N, mps or auto") from None
-    if resolved.type == "cuda":
-        if not torch.cuda.is_available():
-            raise InvalidSetting("device", f"{device!r} is not available on this machine (no CUDA); use cpu or auto")
-        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
-            raise InvalidSetting(
-                "device", f"{device!r} is not available: this machine has {torch.cuda.device_count()} CUDA device(s)"
-            )
-    if resolved.type == "mps" and not torch.backends.mps.is_available():
-        raise InvalidSetting("device", f"{device!r} is not available on this machine; use cpu or auto")
-    return resolved
 
 
 class Callback:
@@ -390,21 +261,23 @@ def train(
         torch.set_num_threads(threads_before)
 
 
+def _resume(run: _Run, config: TrainConfig, result: TrainResult, callbacks: Sequence[Callback]) -> tuple[int, float]:
+    """Restore ``config.checkpoint_path`` into ``run`` and ``result``: ``(step, seconds so far)``."""
+    state = torch.load(config.checkpoint_path, map_location=run.device, weights_only=False)
+    differ = config.settings_that_differ(state["train_config"])
+    if differ:
+        raise ValueError(
+            f"cannot resume from {config.checkpoint_path}: it was made with other settings ("
+            + ", ".join(f"{k}={state['train_config'].get(k)!r}, now {getattr(config, k)!r}" for k in differ)
+            + "); start afresh or use another output directory"
+        )
+    return run.restore(state, result, callbacks), state["seconds"]
+
+
 def _train(run: _Run, model: torch.nn.Module, config: TrainConfig, callbacks: Sequence[Callback]) -> TrainResult:
     result = TrainResult()
-    start_step, t_before = 0, 0.0
-    resuming = config.resume and config.checkpoint_path and Path(config.checkpoint_path).is_file()
-    if resuming:
-        state = torch.load(config.checkpoint_path, map_location=run.device, weights_only=False)
-        differ = config.settings_that_differ(state["train_config"])
-        if differ:
-            raise ValueError(
-                f"cannot resume from {config.checkpoint_path}: it was made with other settings ("
-                + ", ".join(f"{k}={state['train_config'].get(k)!r}, now {getattr(config, k)!r}" for k in differ)
-                + "); start afresh or use another output directory"
-            )
-        start_step = run.restore(state, result, callbacks)
-        t_before = state["seconds"]
+    resuming = bool(config.resume and config.checkpoint_path and Path(config.checkpoint_path).is_file())
+    start_step, t_before = _resume(run, config, result, callbacks) if resuming else (0, 0.0)
     log = open(config.log_path, "w") if config.log_path else None  # noqa: SIM115 (closed below)
     if log:  # a resumed run's log is rewritten from its checkpoint, so no entry appears twice
         log.writelines(json.dumps(entry) + "\n" for entry in result.history)
@@ -416,57 +289,7 @@ def _train(run: _Run, model: torch.nn.Module, config: TrainConfig, callbacks: Se
             _call(callbacks, "on_train_start", model, 0, metrics)
             _call(callbacks, "on_eval", model, 0, metrics)
             _record(result, metrics, log, t0)
-        since_eval: list[float] = []
-        bar = tqdm(
-            range(start_step + 1, config.steps + 1),
-            desc=config.desc,
-            disable=not config.progress,
-            initial=start_step,
-            total=config.steps,
-        )
-        saved, step = (start_step if resuming else None), start_step
-        try:
-            for step in bar:
-                x, y = run.batch()
-                with run.autocast:
-                    loss = _loss(model, x, y)
-                if not torch.isfinite(loss):
-                    raise TrainingDiverged(
-                        f"the training loss became {loss.item()} at step {step}; the last good checkpoint "
-                        f"({config.checkpoint_path or 'none requested'}) was kept. Try a lower lr."
-                    )
-                run.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if config.grad_clip is not None:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-                run.optimizer.step()
-                run.scheduler.step()
-                result.train_losses.append(loss.item())
-                since_eval.append(result.train_losses[-1])
-                metrics = {"step": step, "train_loss": result.train_losses[-1]}
-                _call(callbacks, "on_step_end", model, step, metrics)
-                keep = step in config.keep_states_at
-                evaluate = step % config.eval_every == 0 or step == config.steps or keep
-                if evaluate:
-                    metrics["val_loss"] = run.evaluate()
-                    metrics["train_loss"] = float(np.mean(since_eval))  # mean since the last validation
-                    metrics["lr"] = run.optimizer.param_groups[0]["lr"]
-                    since_eval.clear()
-                    if not math.isfinite(metrics["val_loss"]):
-                        raise TrainingDiverged(f"the validation loss became {metrics['val_loss']} at step {step}")
-                    _call(callbacks, "on_eval", model, step, metrics)
-                    bar.set_postfix(val_loss=f"{metrics['val_loss']:.3f}")
-                if evaluate or set(metrics) - {"step", "train_loss"}:  # validations and callback reports
-                    _record(result, metrics, log, t0)
-                if evaluate and config.checkpoint_path:
-                    state = run.state(step, result, time.perf_counter() - t0, callbacks)
-                    _save_atomic(state, config.checkpoint_path)
-                    if keep:
-                        _save_atomic(state, kept_state_path(config.checkpoint_path, step))
-                    saved = step
-        except KeyboardInterrupt:
-            kept = "nothing was saved" if saved is None else f"its state at step {saved} is saved"
-            raise TrainingInterrupted(f"interrupted at step {step} of {config.desc} ({kept})") from None
+        _steps(run, config, callbacks, result, log, t0, start_step, resuming)
         result.seconds = time.perf_counter() - t0
         result.final_val_loss = next(h["val_loss"] for h in reversed(result.history) if "val_loss" in h)
         end_metrics: dict[str, Any] = {"step": config.steps}
@@ -477,6 +300,75 @@ def _train(run: _Run, model: torch.nn.Module, config: TrainConfig, callbacks: Se
         if log:
             log.close()
     return result
+
+
+def _steps(
+    run: _Run,
+    config: TrainConfig,
+    callbacks: Sequence[Callback],
+    result: TrainResult,
+    log: Any,
+    t0: float,
+    start_step: int,
+    resuming: bool,
+) -> None:
+    """The optimizer steps after ``start_step``, with validations, callback reports and checkpoints."""
+    model, since_eval = run.model, []
+    bar = tqdm(
+        range(start_step + 1, config.steps + 1),
+        desc=config.desc,
+        disable=not config.progress,
+        initial=start_step,
+        total=config.steps,
+    )
+    saved, step = (start_step if resuming else None), start_step
+    try:
+        for step in bar:
+            result.train_losses.append(_step(run, config, step))
+            since_eval.append(result.train_losses[-1])
+            metrics = {"step": step, "train_loss": result.train_losses[-1]}
+            _call(callbacks, "on_step_end", model, step, metrics)
+            keep = step in config.keep_states_at
+            evaluate = step % config.eval_every == 0 or step == config.steps or keep
+            if evaluate:
+                metrics["val_loss"] = run.evaluate()
+                metrics["train_loss"] = float(np.mean(since_eval))  # mean since the last validation
+                metrics["lr"] = run.optimizer.param_groups[0]["lr"]
+                since_eval.clear()
+                if not math.isfinite(metrics["val_loss"]):
+                    raise TrainingDiverged(f"the validation loss became {metrics['val_loss']} at step {step}")
+                _call(callbacks, "on_eval", model, step, metrics)
+                bar.set_postfix(val_loss=f"{metrics['val_loss']:.3f}")
+            if evaluate or set(metrics) - {"step", "train_loss"}:  # validations and callback reports
+                _record(result, metrics, log, t0)
+            if evaluate and config.checkpoint_path:
+                state = run.state(step, result, time.perf_counter() - t0, callbacks)
+                _save_atomic(state, config.checkpoint_path)
+                if keep:
+                    _save_atomic(state, kept_state_path(config.checkpoint_path, step))
+                saved = step
+    except KeyboardInterrupt:
+        kept = "nothing was saved" if saved is None else f"its state at step {saved} is saved"
+        raise TrainingInterrupted(f"interrupted at step {step} of {config.desc} ({kept})") from None
+
+
+def _step(run: _Run, config: TrainConfig, step: int) -> float:
+    """One optimizer step on a fresh batch: its training loss."""
+    x, y = run.batch()
+    with run.autocast:
+        loss = _loss(run.model, x, y)
+    if not torch.isfinite(loss):
+        raise TrainingDiverged(
+            f"the training loss became {loss.item()} at step {step}; the last good checkpoint "
+            f"({config.checkpoint_path or 'none requested'}) was kept. Try a lower lr."
+        )
+    run.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if config.grad_clip is not None:
+        torch.nn.utils.clip_grad_norm_(run.model.parameters(), config.grad_clip)
+    run.optimizer.step()
+    run.scheduler.step()
+    return loss.item()
 
 
 def _record(result: TrainResult, metrics: dict[str, Any], log: Any, t0: float) -> None:

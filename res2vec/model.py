@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import inspect
 import itertools
-import time
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,8 @@ from mobius_init.encoding import WORD_MIN_COUNT, encode_corpus
 from mobius_init.matrices import mstar_parts, ppmi
 from mobius_init.spectral import randomized_svd
 from mobius_init.stats import CorpusStats
-from mobius_init.training import resolve_device
+from mobius_init.timing import StageTimer
+from mobius_init.train_config import resolve_device
 
 from .dimension import pip_dimension, pip_noise, resonance_dimension
 from .io import keyed_vectors, read_directory, write_directory
@@ -153,15 +153,8 @@ class Res2Vec:
         ``CorpusStats`` counted elsewhere (``mobius_init.stats_on_dask``) with this model's window and
         weighting (its vocabulary is used as it is; ``min_count`` and ``vocab_size`` are not reapplied)."""
         self.validate()
-        seconds: dict[str, float] = {}
-        t0 = time.perf_counter()
-
-        def stage(name: str) -> None:
-            nonlocal t0
-            now = time.perf_counter()
-            seconds[name] = seconds.get(name, 0.0) + now - t0
-            t0 = now
-
+        timer = StageTimer()
+        stage, seconds = timer.done, timer.seconds
         if isinstance(source, CorpusStats):
             stats, halves = self._given_statistics(source), None
         else:

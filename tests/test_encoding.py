@@ -3,7 +3,8 @@ import pytest
 from tokenizers import Tokenizer, models, pre_tokenizers
 
 from mobius_init import encode_corpus, read_corpus
-from mobius_init.encoding import IdStream, prefetch
+from mobius_init.encoding import prefetch
+from mobius_init.id_stream import IdStream
 from mobius_init.tokenization import word_tokenizer
 
 ODD = ["Ünïcödé straße İstanbul \u212a 42-x", "a\x1cb c\u00a0d\u3000e\u2028f", "A A a  b\tb\r\nb"]
@@ -41,12 +42,12 @@ def test_documents_and_oov_removal():
 def test_spilled_ids_read_back_the_same(lee_docs, tmp_path):
     small = encode_corpus(lee_docs, min_count=1)
     spilled = encode_corpus(lee_docs, min_count=1, spill_dir=str(tmp_path))
-    assert isinstance(small.stream._ids, np.ndarray)
+    assert isinstance(small.stream.ids, np.ndarray)
     stream = IdStream(spill_tokens=1000, spill_dir=str(tmp_path))
     for doc in small.stream.documents(np.arange(small.table.size, dtype=np.int32)):
         stream.append(doc, [len(doc)])
     stream.finish()
-    assert isinstance(stream._ids, np.memmap)
+    assert isinstance(stream.ids, np.memmap)
     table = small.table
     for a, b in zip(small.stream.documents(table), stream.documents(table, block_tokens=777), strict=True):
         np.testing.assert_array_equal(a, b)

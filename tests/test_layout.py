@@ -79,3 +79,24 @@ def test_experiments_are_siblings():
     for module in experiments:
         others = {m for m in graph[module] & set(experiments) if not m.startswith(module + "_")}  # not its own parts
         assert not others, f"{module} imports another experiment: {others}"
+
+
+MAX_MODULE_LINES, MAX_FUNCTION_LINES = 400, 60  # one screen of attention per function, a few per module
+
+
+def test_modules_and_functions_stay_small():
+    """Every module of both packages is at most MAX_MODULE_LINES lines and every function at most
+    MAX_FUNCTION_LINES (decorators and docstring included)."""
+    too_long = []
+    for package in ("mobius_init", "res2vec"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            source = path.read_text()
+            name = path.relative_to(ROOT)
+            if source.count("\n") > MAX_MODULE_LINES:
+                too_long.append(f"{name}: {source.count(chr(10))} lines")
+            for node in ast.walk(ast.parse(source)):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                    if node.end_lineno - first + 1 > MAX_FUNCTION_LINES:
+                        too_long.append(f"{name}:{node.lineno} {node.name}: {node.end_lineno - first + 1} lines")
+    assert not too_long, "over the size rules: " + "; ".join(too_long)

@@ -25,7 +25,7 @@ from ..embeddings import CONTROLS, METHODS, analytic_embeddings, apply_control, 
 from ..minigpt import MiniGPT, MiniGPTConfig
 from ..settings import CorpusConfig, InvalidSetting, check_positive, setting
 from ..stats import CorpusStats
-from ..training import TrainConfig
+from ..train_config import TrainConfig
 from ..weights import apply_embeddings_, input_embedding_parameter, set_output_bias_, set_output_prior_
 
 ARCHITECTURES = ("minigpt", "gpt2")

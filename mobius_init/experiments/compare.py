@@ -16,13 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from ..kernel import KERNEL_QUANTITIES
 from ..minigpt import MiniGPTConfig
 from ..monitors import EmbeddingSnapshots, K0CosineMonitor
 from ..settings import InvalidSetting, check_positive, setting
 from ..significance import first_crossing, mean_sd, paired_difference, plateaued
-from ..training import TrainConfig, train
+from ..train_config import TrainConfig
+from ..training import TrainResult, train
 from .arms import ExperimentConfig, InitSpec, build_model, initialise
 from .data import ExperimentData, load_or_prepare, output_folders, refuse_changed_settings, run_settings
 
@@ -90,7 +92,6 @@ def remove_other_runs(out: Path, names: list[str]) -> list[str]:
 def _run_compare(config: CompareConfig, out: Path, data: ExperimentData, resume: bool) -> dict[str, Any]:
     removed = [] if resume else remove_other_runs(out, run_names(config))
     stats = data.stats
-    model_config = replace(config.model, vocab_size=stats.vocab_size)
     monitor = K0CosineMonitor(stats, every=config.monitor_every, top_n=config.monitor_top_n)
     steps = config.train.steps
     snap_steps = (
@@ -101,65 +102,7 @@ def _run_compare(config: CompareConfig, out: Path, data: ExperimentData, resume:
         spec = InitSpec.parse(text)
         runs[str(spec)] = []
         for seed in range(config.seeds):
-            name = f"{spec}_seed{seed}".replace(":", "-")
-            result_file = out / "runs" / f"{name}.json"
-            checkpoint = out / "checkpoints" / f"{name}.pt"
-            train_config = replace(
-                config.train,
-                seed=seed,
-                log_path=str(out / "logs" / f"{name}.jsonl"),
-                checkpoint_path=str(checkpoint),
-                resume=resume,
-                progress=config.progress,
-                desc=f"{spec} seed {seed}",
-            )
-            settings = {
-                **run_settings(config, model_config, str(spec), train_config),
-                "monitor": [config.monitor_every, config.monitor_top_n],
-                "snapshots": config.snapshots,
-            }
-            settings_file = out / "checkpoints" / f"{name}.settings.json"
-            if resume and result_file.is_file():
-                finished = json.loads(result_file.read_text())
-                refuse_changed_settings(result_file, finished.get("settings", {}), settings)
-                runs[str(spec)].append(finished)
-                continue
-            if resume and checkpoint.is_file():
-                saved = json.loads(settings_file.read_text()) if settings_file.is_file() else {}
-                refuse_changed_settings(checkpoint, saved, settings)
-            if not resume:
-                checkpoint.unlink(missing_ok=True)
-            settings_file.write_text(json.dumps(settings))
-            model = build_model(config.architecture, model_config, seed)
-            initialise(model, stats, spec, seed)
-            snaps = EmbeddingSnapshots(snap_steps)
-            checks_before = monitor.seconds
-            try:
-                result = train(
-                    model,
-                    data.train_ids,
-                    data.val_ids,
-                    train_config,
-                    callbacks=[monitor] + ([snaps] if snap_steps else []),
-                )
-            except BaseException:
-                if not checkpoint.is_file():  # nothing was trained: no settings to keep
-                    settings_file.unlink(missing_ok=True)
-                raise
-            run = {
-                "settings": settings,
-                "seed": seed,
-                "history": [h for h in result.history if "val_loss" in h],
-                "monitor": list(monitor.history),
-                "train_losses": result.train_losses,
-                "final_val_loss": result.final_val_loss,
-                "seconds": result.seconds,
-                "monitor_seconds": monitor.seconds - checks_before,
-            }
-            if snap_steps:
-                np.savez(out / "snapshots" / f"{name}.npz", **{f"step_{s}": E for s, E in sorted(snaps.E.items())})
-            result_file.write_text(json.dumps(run))
-            runs[str(spec)].append(run)
+            runs[str(spec)].append(_compare_run(config, out, data, monitor, snap_steps, spec, seed, resume))
     results = {
         "config": asdict(config),
         "data": {
@@ -181,6 +124,80 @@ def _run_compare(config: CompareConfig, out: Path, data: ExperimentData, resume:
     (out / "results.md").write_text(markdown_table(results))
     plot(results, out)
     return results
+
+
+def _compare_run(
+    config: CompareConfig,
+    out: Path,
+    data: ExperimentData,
+    monitor: K0CosineMonitor,
+    snap_steps: set[int],
+    spec: InitSpec,
+    seed: int,
+    resume: bool,
+) -> dict[str, Any]:
+    """One init and seed: trained (or continued from its checkpoint), or read back when finished."""
+    model_config = replace(config.model, vocab_size=data.stats.vocab_size)
+    name = f"{spec}_seed{seed}".replace(":", "-")
+    result_file = out / "runs" / f"{name}.json"
+    checkpoint = out / "checkpoints" / f"{name}.pt"
+    train_config = replace(
+        config.train,
+        seed=seed,
+        log_path=str(out / "logs" / f"{name}.jsonl"),
+        checkpoint_path=str(checkpoint),
+        resume=resume,
+        progress=config.progress,
+        desc=f"{spec} seed {seed}",
+    )
+    settings = {
+        **run_settings(config, model_config, str(spec), train_config),
+        "monitor": [config.monitor_every, config.monitor_top_n],
+        "snapshots": config.snapshots,
+    }
+    settings_file = out / "checkpoints" / f"{name}.settings.json"
+    if resume and result_file.is_file():
+        finished = json.loads(result_file.read_text())
+        refuse_changed_settings(result_file, finished.get("settings", {}), settings)
+        return finished
+    if resume and checkpoint.is_file():
+        saved = json.loads(settings_file.read_text()) if settings_file.is_file() else {}
+        refuse_changed_settings(checkpoint, saved, settings)
+    if not resume:
+        checkpoint.unlink(missing_ok=True)
+    settings_file.write_text(json.dumps(settings))
+    model = build_model(config.architecture, model_config, seed)
+    initialise(model, data.stats, spec, seed)
+    snaps = EmbeddingSnapshots(snap_steps)
+    checks_before = monitor.seconds
+    result = _train_keeping_settings(model, data, train_config, [monitor] + ([snaps] if snap_steps else []))
+    run = {
+        "settings": settings,
+        "seed": seed,
+        "history": [h for h in result.history if "val_loss" in h],
+        "monitor": list(monitor.history),
+        "train_losses": result.train_losses,
+        "final_val_loss": result.final_val_loss,
+        "seconds": result.seconds,
+        "monitor_seconds": monitor.seconds - checks_before,
+    }
+    if snap_steps:
+        np.savez(out / "snapshots" / f"{name}.npz", **{f"step_{s}": E for s, E in sorted(snaps.E.items())})
+    result_file.write_text(json.dumps(run))
+    return run
+
+
+def _train_keeping_settings(
+    model: torch.nn.Module, data: ExperimentData, train_config: TrainConfig, callbacks: list[Any]
+) -> TrainResult:
+    """:func:`train`; a run stopped before its first checkpoint leaves no settings file behind."""
+    checkpoint = Path(train_config.checkpoint_path)
+    try:
+        return train(model, data.train_ids, data.val_ids, train_config, callbacks=callbacks)
+    except BaseException:
+        if not checkpoint.is_file():  # nothing was trained: no settings to keep
+            checkpoint.with_name(f"{checkpoint.stem}.settings.json").unlink(missing_ok=True)
+        raise
 
 
 def _curve(run: dict[str, Any]) -> tuple[list[float], list[float]]:

@@ -17,7 +17,7 @@ from ..corpus import read_corpus
 from ..encoding import encode_corpus
 from ..settings import CorpusConfig
 from ..stats import CorpusStats
-from ..training import RUN_LOCAL_FIELDS, TrainConfig
+from ..train_config import RUN_LOCAL_FIELDS, TrainConfig
 
 if TYPE_CHECKING:
     from .arms import ExperimentConfig

@@ -31,7 +31,7 @@ from ..forecast import (
 )
 from ..schedules import learning_rates
 from ..significance import steps_to_reach
-from ..training import TrainConfig
+from ..train_config import TrainConfig
 
 LAWS: dict[str, tuple[Callable[..., np.ndarray], Callable[..., np.ndarray]]] = {
     "multi_power": (fit_multi_power_law, multi_power_law),

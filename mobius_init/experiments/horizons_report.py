@@ -92,7 +92,7 @@ def best_against_best(results: Results) -> dict[str, Any]:
     final loss over the seeds every cell of both sides has there) against random's best, paired by seed:
     final losses, Δ, the same Δ with each seed held out of the choice, and steps saved against random's
     best-at-each-horizon curve. Whether a chosen cell sits on its grid's edge is reported."""
-    families: dict[str, dict[tuple[float, float], dict[int, dict[int, float]]]] = {}
+    families: dict[str, Cells] = {}
     for arm, by_horizon in results.items():
         init, lr, mult = arm.split("|")
         families.setdefault(init, {})[(float(lr), float(mult))] = {
@@ -101,55 +101,61 @@ def best_against_best(results: Results) -> dict[str, Any]:
     reference = families.get("random")
     if reference is None:
         return {}
-
-    def at(cells: dict[Any, dict[int, dict[int, float]]], horizon: int) -> dict[Any, dict[int, float]]:
-        return {cell: by_h[horizon] for cell, by_h in cells.items() if horizon in by_h}
-
-    def common(*groups: dict[Any, dict[int, float]]) -> list[int]:
-        seed_sets = [set(by_seed) for group in groups for by_seed in group.values()]
-        return sorted(set.intersection(*seed_sets)) if seed_sets else []
-
     report: dict[str, Any] = {"grid_sizes": {init: len(cells) for init, cells in families.items()}, "inits": {}}
     for init, cells in families.items():
-        if init == "random":
-            continue
-        mine_horizons = sorted({h for by_h in cells.values() for h in by_h})
-        all_horizons = sorted({h for by_h in reference.values() for h in by_h} | set(mine_horizons))
-        envelope: dict[int, tuple[tuple[float, float], list[int]]] = {}  # random's choice at every horizon
-        for h in all_horizons:
-            ref_h = at(reference, h)
-            seeds = common(ref_h, at(cells, h)) if h in mine_horizons else common(ref_h)
-            if ref_h and seeds:
-                envelope[h] = (best_cell(ref_h, seeds), seeds)
-        rows = {}
-        for h in mine_horizons:
-            mine_h, ref_h = at(cells, h), at(reference, h)
-            if h not in envelope:
-                continue
-            ref_cell, seeds = envelope[h]
-            cell = best_cell(mine_h, seeds)
-            losses = [mine_h[cell][s] for s in seeds]
-            row: dict[str, Any] = {
-                "seeds": seeds,
-                "cells": [len(mine_h), len(ref_h)],
-                "best": {"init": list(cell), "random": list(ref_cell)},
-                "edge": {"init": _grid_edge(cell, list(cells)), "random": _grid_edge(ref_cell, list(reference))},
-                "final_val_loss": {"init": mean_sd(losses), "random": mean_sd([ref_h[ref_cell][s] for s in seeds])},
-                "delta": paired_difference(losses, [ref_h[ref_cell][s] for s in seeds]),
-            }
-            held_out = held_out_seed_difference(mine_h, ref_h, seeds)
-            if held_out is not None:
-                held_out["chosen"] = {str(s): [list(a), list(b)] for s, (a, b) in held_out["chosen"].items()}
-                row["held_out_seed"] = held_out
-            curves = []
-            for s in seeds:
-                hs = [H for H in sorted(envelope) if s in envelope[H][1]]
-                curves.append((hs, [reference[envelope[H][0]][H][s] for H in hs]))
-            if all(len(c[0]) > 1 for c in curves):
-                row.update(_saved(curves, losses, h))
-            rows[str(h)] = row
-        report["inits"][init] = {"horizons": rows, "fit": _fit(rows)}
+        if init != "random":
+            rows = _against_reference(cells, reference)
+            report["inits"][init] = {"horizons": rows, "fit": _fit(rows)}
     return report
+
+
+Cells = dict[tuple[float, float], dict[int, dict[int, float]]]  # (lr, mult) -> horizon -> seed -> final loss
+
+
+def _at(cells: Cells, horizon: int) -> dict[tuple[float, float], dict[int, float]]:
+    return {cell: by_h[horizon] for cell, by_h in cells.items() if horizon in by_h}
+
+
+def _common_seeds(*groups: dict[Any, dict[int, float]]) -> list[int]:
+    seed_sets = [set(by_seed) for group in groups for by_seed in group.values()]
+    return sorted(set.intersection(*seed_sets)) if seed_sets else []
+
+
+def _against_reference(cells: Cells, reference: Cells) -> dict[str, Any]:
+    """One init's best-against-best rows, by horizon (see :func:`best_against_best`)."""
+    mine_horizons = sorted({h for by_h in cells.values() for h in by_h})
+    envelope: dict[int, tuple[tuple[float, float], list[int]]] = {}  # random's choice at every horizon
+    for h in sorted({h for by_h in reference.values() for h in by_h} | set(mine_horizons)):
+        ref_h = _at(reference, h)
+        seeds = _common_seeds(ref_h, _at(cells, h)) if h in mine_horizons else _common_seeds(ref_h)
+        if ref_h and seeds:
+            envelope[h] = (best_cell(ref_h, seeds), seeds)
+    rows = {}
+    for h in (h for h in mine_horizons if h in envelope):
+        mine_h, ref_h = _at(cells, h), _at(reference, h)
+        ref_cell, seeds = envelope[h]
+        cell = best_cell(mine_h, seeds)
+        losses, ref_losses = [mine_h[cell][s] for s in seeds], [ref_h[ref_cell][s] for s in seeds]
+        row: dict[str, Any] = {
+            "seeds": seeds,
+            "cells": [len(mine_h), len(ref_h)],
+            "best": {"init": list(cell), "random": list(ref_cell)},
+            "edge": {"init": _grid_edge(cell, list(cells)), "random": _grid_edge(ref_cell, list(reference))},
+            "final_val_loss": {"init": mean_sd(losses), "random": mean_sd(ref_losses)},
+            "delta": paired_difference(losses, ref_losses),
+        }
+        held_out = held_out_seed_difference(mine_h, ref_h, seeds)
+        if held_out is not None:
+            held_out["chosen"] = {str(s): [list(a), list(b)] for s, (a, b) in held_out["chosen"].items()}
+            row["held_out_seed"] = held_out
+        curves = []
+        for s in seeds:
+            hs = [H for H in sorted(envelope) if s in envelope[H][1]]
+            curves.append((hs, [reference[envelope[H][0]][H][s] for H in hs]))
+        if all(len(c[0]) > 1 for c in curves):
+            row.update(_saved(curves, losses, h))
+        rows[str(h)] = row
+    return rows
 
 
 _MARK = {"exact": "", "above": ">", "below": "<"}
@@ -194,7 +200,14 @@ def markdown_table(report: dict[str, Any]) -> str:
     sizes = bvb.get("grid_sizes", {})
     if bvb.get("inits") and max(sizes.values()) > 1:
         lines += _best_vs_best_lines(bvb)
-    lines += [
+    lines += _same_setting_lines(s)
+    lines += _fit_lines(s, bvb)
+    return "\n".join(lines) + "\n"
+
+
+def _same_setting_lines(s: dict[str, Any]) -> list[str]:
+    """Each arm against random at the same setting, one row per (arm, horizon)."""
+    lines = [
         "## Each arm against random at the same setting",
         "",
         "Δ: this init minus random at the same horizon, learning rate, multiplier and seed (p: paired t-test). Steps "
@@ -222,10 +235,16 @@ def markdown_table(report: dict[str, Any]) -> str:
                 f"| {entry['init']} | {entry['lr']:g} | {entry['embedding_lr_mult']:g} | {horizon} | {len(row['seeds'])} | "
                 f"{loss[0]:.3f} ± {loss[1]:.3f} | " + " | ".join(cells) + " |"
             )
+    return lines
+
+
+def _fit_lines(s: dict[str, Any], bvb: dict[str, Any]) -> list[str]:
+    """The saved(T) fits of every arm and of best against best."""
     fits = [
         (f"{e['init']} (lr {e['lr']:g}, × {e['embedding_lr_mult']:g})", e["fit"]) for e in s.values() if e.get("fit")
     ]
     fits += [(f"{init}, best against best", e["fit"]) for init, e in bvb.get("inits", {}).items() if e.get("fit")]
+    lines: list[str] = []
     if fits:
         lines += ["", "Steps saved vs horizon T, least squares on the seed means at the uncensored horizons:", ""]
         lines += ["| arm | a + b·T | rmse (steps) | a·T^c | rmse (steps) | better fit |", "|---|---|---:|---|---:|---|"]
@@ -236,7 +255,7 @@ def markdown_table(report: dict[str, Any]) -> str:
             lines.append(
                 f"| {label} | {lin['a']:+.0f} {lin['b']:+.4f}·T | {lin['rmse']:.0f} | {power} | {power_rmse} | {f['better']} |"
             )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _best_vs_best_lines(bvb: dict[str, Any]) -> list[str]:
@@ -314,19 +333,7 @@ def plot(report: dict[str, Any], path: Path) -> Any:
     ]
     if grids:
         series = [(init, f"{init}: best against best", e["horizons"]) for init, e in bvb["inits"].items()]
-    for init, label, by_h in series:
-        horizons, rows = [int(h) for h in by_h], list(by_h.values())
-        points = _saved_points(rows, horizons)
-        if init == "random" or not any(points[k][0] for k in points):
-            continue
-        (line,) = left.plot(*points["exact"], "o-", label=label)  # the line joins exact values only
-        left.plot(*points["lower"], "^", mfc="none", color=line.get_color(), ms=9)
-        left.plot(*points["upper"], "v", mfc="none", color=line.get_color(), ms=9)
-        per_seed = [r["steps_saved_per_seed"] for r in rows if "steps_saved_per_seed" in r]
-        if per_seed and len({len(p) for p in per_seed}) == 1:
-            band = np.array(per_seed)
-            hs = [h for h, r in zip(horizons, rows, strict=True) if "steps_saved_per_seed" in r]
-            left.fill_between(hs, band.min(1), band.max(1), color=line.get_color(), alpha=0.2)
+    _plot_saved(left, series)
     for entry in report["summary"].values():
         horizons = [int(h) for h in entry["horizons"]]
         losses = [r["final_val_loss"][0] for r in entry["horizons"].values()]
@@ -341,20 +348,7 @@ def plot(report: dict[str, Any], path: Path) -> Any:
     )
     right.set(xscale="log", xlabel="horizon T (steps)", ylabel="final validation loss", title="Final loss per horizon")
     if grids:
-        best = axes[2]
-        chosen = {"random": next(iter(bvb["inits"].values()))["horizons"]} | {
-            i: e["horizons"] for i, e in bvb["inits"].items()
-        }
-        for init, by_h in chosen.items():
-            side = "random" if init == "random" else "init"
-            best.plot([int(h) for h in by_h], [r["best"][side][1] for r in by_h.values()], marker="o", label=init)
-        best.set(
-            xscale="log",
-            yscale="log",
-            xlabel="horizon T (steps)",
-            ylabel="best embedding multiplier",
-            title="Each side's best setting per horizon",
-        )
+        _plot_best_settings(axes[2], bvb)
     for ax in axes:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
@@ -362,3 +356,37 @@ def plot(report: dict[str, Any], path: Path) -> Any:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return fig
+
+
+def _plot_saved(ax: Any, series: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """Steps saved vs horizon per series: exact values joined, bounds as open triangles, a min-max band."""
+    for init, label, by_h in series:
+        horizons, rows = [int(h) for h in by_h], list(by_h.values())
+        points = _saved_points(rows, horizons)
+        if init == "random" or not any(points[k][0] for k in points):
+            continue
+        (line,) = ax.plot(*points["exact"], "o-", label=label)  # the line joins exact values only
+        ax.plot(*points["lower"], "^", mfc="none", color=line.get_color(), ms=9)
+        ax.plot(*points["upper"], "v", mfc="none", color=line.get_color(), ms=9)
+        per_seed = [r["steps_saved_per_seed"] for r in rows if "steps_saved_per_seed" in r]
+        if per_seed and len({len(p) for p in per_seed}) == 1:
+            band = np.array(per_seed)
+            hs = [h for h, r in zip(horizons, rows, strict=True) if "steps_saved_per_seed" in r]
+            ax.fill_between(hs, band.min(1), band.max(1), color=line.get_color(), alpha=0.2)
+
+
+def _plot_best_settings(ax: Any, bvb: dict[str, Any]) -> None:
+    """Each side's best embedding multiplier vs horizon."""
+    chosen = {"random": next(iter(bvb["inits"].values()))["horizons"]} | {
+        i: e["horizons"] for i, e in bvb["inits"].items()
+    }
+    for init, by_h in chosen.items():
+        side = "random" if init == "random" else "init"
+        ax.plot([int(h) for h in by_h], [r["best"][side][1] for r in by_h.values()], marker="o", label=init)
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="horizon T (steps)",
+        ylabel="best embedding multiplier",
+        title="Each side's best setting per horizon",
+    )

@@ -36,7 +36,8 @@ from ..minigpt import MiniGPT, MiniGPTConfig
 from ..monitors import EmbeddingSnapshots
 from ..settings import CorpusConfig, InvalidSetting, check_positive, setting
 from ..spectral import EIGENVALUE_FLOOR, clipped_power, spectral_row
-from ..training import TrainConfig, train
+from ..train_config import TrainConfig
+from ..training import train
 from .claims import (
     ALPHAS,
     CHECKPOINTS,
@@ -44,6 +45,7 @@ from .claims import (
     EXCLUSION_THRESHOLD,
     MOBIUS_CLAIMS,
     MOBIUS_MONOTONE_CLAIM,
+    Claim,
     judged,
 )
 from .data import prepare_data
@@ -115,11 +117,67 @@ def run_verify(config: VerifyConfig, out_dir: str | Path) -> dict[str, Any]:
     return report
 
 
-def measure(
-    runs: list[dict], D: np.ndarray, ppmi: np.ndarray, dim: int, epsilon: float, checkpoints: list[int]
-) -> dict[str, Any]:
-    """Every claim of :data:`MOBIUS_CLAIMS`, in order, with its controls and verdict."""
-    V = len(D)
+@dataclass
+class _Kernels:
+    """What every claim of the report reads: ``D``'s spectrum, the candidate k0 rows, and the kernel rows
+    of the runs kept (``use``) beside the controls (untrained, ``W = I``, random E)."""
+
+    runs: list[dict]
+    use: list[int]
+    D: np.ndarray
+    lam: np.ndarray
+    Q: np.ndarray
+    F: np.ndarray
+    k0: dict[str, np.ndarray]
+    vectors: dict[str, np.ndarray]
+    checkpoints: list[int]
+    dim: int
+    K_final: list[np.ndarray]
+    k_final: list[np.ndarray]
+    k_init: list[np.ndarray]
+    k_rand: list[np.ndarray]
+    k_I: np.ndarray
+    quantities: dict[str, list[dict[str, float]]]
+    identity_quantities: dict[str, float]
+
+    def against(self, vec: np.ndarray, trained: list[np.ndarray]) -> tuple[list[float], dict[str, float]]:
+        """cos(vec, each trained row) and the same cosine for each control."""
+        controls = {
+            "untrained": _mean([cosine(vec, k) for k in self.k_init]),
+            "W = I": cosine(vec, self.k_I),
+            "random E": _mean([cosine(vec, k) for k in self.k_rand]),
+        }
+        return [cosine(vec, k) for k in trained], controls
+
+    def quantity(self, name: str) -> tuple[list[float], dict[str, float]]:
+        """One of :func:`kernel_quantities` for the trained runs, and its controls."""
+        controls = {
+            "untrained": _mean([q[name] for q in self.quantities["untrained"]]),
+            "W = I": self.identity_quantities[name],
+            "random E": _mean([q[name] for q in self.quantities["random E"]]),
+        }
+        return [q[name] for q in self.quantities["trained"]], controls
+
+
+def _mean(values: list[float]) -> float:
+    return float(np.mean(values)) if values else float("nan")
+
+
+def _pairwise(ks: list[np.ndarray]) -> list[float]:
+    return [cosine(a, b) for i, a in enumerate(ks) for b in ks[i + 1 :]]
+
+
+def _kernels(
+    runs: list[dict],
+    use: list[int],
+    K_final: list[np.ndarray],
+    D: np.ndarray,
+    ppmi: np.ndarray,
+    dim: int,
+    epsilon: float,
+    checkpoints: list[int],
+) -> tuple[_Kernels, dict[str, str]]:
+    """The report's shared measurements, and each candidate k0's definition."""
     lam, Q = np.linalg.eigh(D)
     F = guarded_fft2(D)
     k0 = derive_k0_variants(D, epsilon)
@@ -132,117 +190,137 @@ def measure(
         "D^-1": spectral_row(Q, clipped_power(lam, -1.0)),
         "logm(D)": spectral_row(Q, logm),
     }
-    last = checkpoints[-1]
     initial = [r["E"][0] for r in runs]
     random_E = [random_control(E.shape, rms(E), r["seed"]) for E, r in zip(initial, runs, strict=True)]
-    K_final = [embedding_kernel(r["E"][last], F) for r in runs]
-    scores = [circulant_score(K) for K in K_final]
-    kept = [i for i, s in enumerate(scores) if s >= EXCLUSION_THRESHOLD]
+    quantities = {
+        "trained": [kernel_quantities(runs[i]["E"][checkpoints[-1]], F, k0) for i in use],
+        "untrained": [kernel_quantities(initial[i], F, k0) for i in use],
+        "random E": [kernel_quantities(random_E[i], F, k0) for i in use],
+    }
+    kernels = _Kernels(
+        runs,
+        use,
+        D,
+        lam,
+        Q,
+        F,
+        k0,
+        vectors,
+        checkpoints,
+        dim,
+        K_final,
+        k_final=[K_final[i][0] for i in use],
+        k_init=[embedding_kernel(initial[i], F)[0] for i in use],
+        k_rand=[embedding_kernel(random_E[i], F)[0] for i in use],
+        k_I=deconvolve(np.eye(len(D)), F)[0],
+        quantities=quantities,
+        identity_quantities=kernel_quantities(np.eye(len(D)), F, k0),  # E = I gives W = I
+    )
+    return kernels, {name: text for name, (_, text) in cands.items()}
+
+
+Measured = tuple[Claim, list[float], dict[str, float], str]  # the row as shown, values, controls, note
+
+
+def _cos(m: _Kernels, claim: Claim) -> Measured:
+    key = claim.argument.replace("r=dim", f"r={m.dim}")
+    return (replace(claim, row=claim.row.replace("r=dim", f"r={m.dim}")), *m.against(m.vectors[key], m.k_final), "")
+
+
+def _kernel_quantity(m: _Kernels, claim: Claim) -> Measured:
+    return (claim, *m.quantity(claim.quantity), "")
+
+
+def _final_val_loss(m: _Kernels, claim: Claim) -> Measured:
+    return claim, [m.runs[i]["final_val_loss"] for i in m.use], {}, ""
+
+
+def _epsilon_agreement(m: _Kernels, claim: Claim) -> Measured:
+    ks = [spectral_row(m.Q, clipped_power(m.lam, e - 1)) for e in EPSILON_GRID]
+    return claim, [min(_pairwise(ks))], {}, ""
+
+
+def _convergence(m: _Kernels, claim: Claim) -> Measured:
+    step = m.checkpoints[CHECKPOINTS.index(claim.argument)]
+    at_step = [embedding_kernel(m.runs[i]["E"][step], m.F) for i in m.use]
+    values, controls = m.against(m.k0["eigh"], [K[0] for K in at_step])
+    controls = {key: controls[key] for key in ("untrained", "random E", "W = I")}
+    note = f"circulant score {_mean([circulant_score(K) for K in at_step]):.3f}"
+    return replace(claim, row=f"{claim.row} (step {step})"), values, controls, note
+
+
+def _reconstruction(m: _Kernels, claim: Claim) -> Measured:
+    values = []
+    for i in m.use:
+        E = m.runs[i]["E"][m.checkpoints[-1]]
+        values.append(float(np.corrcoef(convolve(m.D, m.K_final[i]).ravel(), (E @ E.T).ravel())[0, 1]))
+    return claim, values, {"untrained": 1.0, "W = I": 1.0, "random E": 1.0}, ""
+
+
+def _cross_seed(m: _Kernels, claim: Claim) -> Measured:
+    controls = {"untrained": _mean(_pairwise(m.k_init)), "random E": _mean(_pairwise(m.k_rand))}
+    return claim, _pairwise(m.k_final) or [float("nan")], controls, ""
+
+
+def _eigen_exponent(m: _Kernels, claim: Claim) -> Measured:
+    controls = {
+        "untrained": _mean([eigen_exponent(k, m.lam, m.Q) for k in m.k_init]),
+        "W = I": eigen_exponent(m.k_I, m.lam, m.Q),
+        "random E": _mean([eigen_exponent(k, m.lam, m.Q) for k in m.k_rand]),
+    }
+    return claim, [eigen_exponent(k, m.lam, m.Q) for k in m.k_final], controls, ""
+
+
+QUANTITIES = {
+    "cos": _cos,
+    "k0_cos_eigh": _kernel_quantity,
+    "circulant_score": _kernel_quantity,
+    "cos_W_I": _kernel_quantity,
+    "final_val_loss": _final_val_loss,
+    "epsilon_agreement": _epsilon_agreement,
+    "convergence": _convergence,
+    "reconstruction": _reconstruction,
+    "cross_seed": _cross_seed,
+    "eigen_exponent": _eigen_exponent,
+}
+
+
+def measure(
+    runs: list[dict], D: np.ndarray, ppmi: np.ndarray, dim: int, epsilon: float, checkpoints: list[int]
+) -> dict[str, Any]:
+    """Every claim of :data:`MOBIUS_CLAIMS`, in order, with its controls and verdict."""
+    F = guarded_fft2(D)
+    K_final = [embedding_kernel(r["E"][checkpoints[-1]], F) for r in runs]
+    kept = [i for i, K in enumerate(K_final) if circulant_score(K) >= EXCLUSION_THRESHOLD]
     use = kept or list(range(len(runs)))
     exclusion = (
         f"The report's rule (exclude runs with circulant score < {EXCLUSION_THRESHOLD}) excludes "
         f"{len(runs) - len(kept)} of {len(runs)} runs" + ("" if kept else "; with none left, the tables use all runs")
     )
-    k_final = [K_final[i][0] for i in use]
-    k_init = [embedding_kernel(initial[i], F)[0] for i in use]
-    k_rand = [embedding_kernel(random_E[i], F)[0] for i in use]
-    k_I = deconvolve(np.eye(V), F)[0]
-    quantities = {
-        "trained": [kernel_quantities(runs[i]["E"][last], F, k0) for i in use],
-        "untrained": [kernel_quantities(initial[i], F, k0) for i in use],
-        "random E": [kernel_quantities(random_E[i], F, k0) for i in use],
-    }
-    identity_quantities = kernel_quantities(np.eye(V), F, k0)  # E = I gives W = I
-
-    def mean(values: list[float]) -> float:
-        return float(np.mean(values)) if values else float("nan")
-
-    def against(vec: np.ndarray, trained: list[np.ndarray]) -> tuple[list[float], dict[str, float]]:
-        values = [cosine(vec, k) for k in trained]
-        controls = {
-            "untrained": mean([cosine(vec, k) for k in k_init]),
-            "W = I": cosine(vec, k_I),
-            "random E": mean([cosine(vec, k) for k in k_rand]),
-        }
-        return values, controls
-
-    def quantity(name: str) -> tuple[list[float], dict[str, float]]:
-        controls = {
-            "untrained": mean([q[name] for q in quantities["untrained"]]),
-            "W = I": identity_quantities[name],
-            "random E": mean([q[name] for q in quantities["random E"]]),
-        }
-        return [q[name] for q in quantities["trained"]], controls
-
-    def pairwise(ks: list[np.ndarray]) -> list[float]:
-        return [cosine(a, b) for i, a in enumerate(ks) for b in ks[i + 1 :]]
-
+    m, definitions = _kernels(runs, use, K_final, D, ppmi, dim, epsilon, checkpoints)
     tables: dict[str, list[dict[str, Any]]] = {}
     for claim in MOBIUS_CLAIMS:
-        note = ""
-        row = claim
-        if claim.quantity == "cos":
-            key = claim.argument.replace("r=dim", f"r={dim}")
-            row = replace(claim, row=claim.row.replace("r=dim", f"r={dim}"))
-            values, controls = against(vectors[key], k_final)
-        elif claim.quantity in ("k0_cos_eigh", "circulant_score", "cos_W_I"):
-            values, controls = quantity(claim.quantity)
-        elif claim.quantity == "final_val_loss":
-            values, controls = [runs[i]["final_val_loss"] for i in use], {}
-        elif claim.quantity == "epsilon_agreement":
-            ks = [spectral_row(Q, clipped_power(lam, e - 1)) for e in EPSILON_GRID]
-            values, controls = [min(pairwise(ks))], {}
-        elif claim.quantity == "convergence":
-            step = checkpoints[CHECKPOINTS.index(claim.argument)]
-            row = replace(claim, row=f"{claim.row} (step {step})")
-            at_step = [embedding_kernel(runs[i]["E"][step], F) for i in use]
-            values, controls = against(k0["eigh"], [K[0] for K in at_step])
-            controls = {
-                "untrained": controls["untrained"],
-                "random E": controls["random E"],
-                "W = I": controls["W = I"],
-            }
-            note = f"circulant score {mean([circulant_score(K) for K in at_step]):.3f}"
-        elif claim.quantity == "reconstruction":
-            values = [
-                float(
-                    np.corrcoef(convolve(D, K_final[i]).ravel(), (runs[i]["E"][last] @ runs[i]["E"][last].T).ravel())[
-                        0, 1
-                    ]
-                )
-                for i in use
-            ]
-            controls = {"untrained": 1.0, "W = I": 1.0, "random E": 1.0}
-        elif claim.quantity == "cross_seed":
-            values = pairwise(k_final) or [float("nan")]
-            controls = {"untrained": mean(pairwise(k_init)), "random E": mean(pairwise(k_rand))}
-        elif claim.quantity == "eigen_exponent":
-            values = [eigen_exponent(k, lam, Q) for k in k_final]
-            controls = {
-                "untrained": mean([eigen_exponent(k, lam, Q) for k in k_init]),
-                "W = I": eigen_exponent(k_I, lam, Q),
-                "random E": mean([eigen_exponent(k, lam, Q) for k in k_rand]),
-            }
-        else:
+        if claim.quantity not in QUANTITIES:
             raise ValueError(f"unknown quantity {claim.quantity!r} in a claim")
+        row, values, controls, note = QUANTITIES[claim.quantity](m, claim)
         tables.setdefault(claim.table, []).append(judged(row, values, controls, note))
     alpha_rows = tables["Table 2: cos as alpha -> 0"]
     monotone = all(
         b["measured"]["mean"] >= a["measured"]["mean"] - 1e-12 for a, b in zip(alpha_rows, alpha_rows[1:], strict=False)
     )
-    neg = lam <= EIGENVALUE_FLOOR
-    projection = Q[:, neg] @ Q[0, neg]
+    neg = m.lam <= EIGENVALUE_FLOOR
+    projection = m.Q[:, neg] @ m.Q[0, neg]
     identities = {
-        "1 - cos(k0 eigh, projection of e0 on non-positive eigenspace)": 1 - cosine(k0["eigh"], projection)
+        "1 - cos(k0 eigh, projection of e0 on non-positive eigenspace)": 1 - cosine(m.k0["eigh"], projection)
         if neg.any()
         else None,
-        "circulant score of reconstruct_w(D, k0)": circulant_score(reconstruct_w(D, k0["eigh"])),
+        "circulant score of reconstruct_w(D, k0)": circulant_score(reconstruct_w(D, m.k0["eigh"])),
     }
     return {
         "exclusion": exclusion,
         "excluded": len(runs) - len(kept),
         "runs": len(runs),
-        "definitions": {name: text for name, (_, text) in cands.items()},
+        "definitions": definitions,
         "tables": tables,
         "table2_monotone": monotone,
         "identities": identities,

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,9 @@ from typing import Any
 import numpy as np
 
 from ..settings import check_positive, setting
-from ..training import resolve_device
-from .claims import RELEASE_R, RELEASE_V, RES2VEC_CLAIMS, RES2VEC_METRICS, judged, require
+from ..timing import StageTimer
+from ..train_config import resolve_device
+from .claims import RELEASE_R, RELEASE_V, RES2VEC_CLAIMS, RES2VEC_METRICS, Claim, judged, require
 from .report import markdown
 
 GRID = (10, 25, 50, 100, 150, 200, 250, 300)
@@ -59,54 +59,77 @@ QUICK = {
 }
 
 
-def timed(function: Any) -> tuple[Any, float]:
-    t0 = time.perf_counter()
-    value = function()
-    return value, time.perf_counter() - t0
-
-
 def run_verify_res2vec(config: Res2VecVerifyConfig, out_dir: str | Path) -> dict[str, Any]:
     require(config, "corpus", "large_corpus")
-    from res2vec import Res2Vec, evaluate
-    from res2vec.baselines import train_word2vec, word2vec_sentences
-    from res2vec.evaluate import default_similarity_files, evaluate_similarity
-    from res2vec.resonance import (
-        metric_tensor,
-        optimal_dimension,
-        random_resonance_curve,
-        resonance_curve,
-        sample_pairs,
-        self_consistent_dimension,
-    )
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    small_corpus, large_corpus, min_count = config.corpus, config.large_corpus, config.min_count
     device = str(resolve_device(config.device))
-    speed = {}
-    for size, corpus in (("small", small_corpus), ("large", large_corpus)):
-        model, res2vec_seconds = timed(
-            lambda c=corpus: Res2Vec(max_dim=config.max_dim, min_count=min_count, device=device).fit(c)
+    speed, main = _speed(config, device)
+    V = main.results_["vocab_size"]
+    fixed = _fixed_points(main, config)
+    by_vocab = _fixed_points_by_vocab(main, config, device)
+    scores = _scores_by_dim(main, fixed, config)
+    measured = _Measured(config, V, speed, fixed, scores, _resonance(main, config))
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for claim in RES2VEC_CLAIMS:
+        tables.setdefault(claim.table, []).append(judged(claim, *QUANTITIES[claim.quantity](measured, claim)))
+    report = {
+        "config": asdict(config),
+        "vocab_size": V,
+        "device": device,
+        "speed": speed,
+        "fixed_points": fixed,
+        "fixed_points_by_vocab": by_vocab,
+        "scores": scores,
+        "resonance": measured.resonance,
+        "tables": tables,
+    }
+    (out / "report.json").write_text(json.dumps(report, indent=2, default=str))
+    (out / "report.md").write_text(_markdown(report, tables))
+    plot(by_vocab, out)
+    return report
+
+
+def _speed(config: Res2VecVerifyConfig, device: str) -> tuple[dict[str, dict[str, Any]], Any]:
+    """Res2Vec against skip-gram from the raw files, on the small and the large corpus; the small fit."""
+    from res2vec import Res2Vec
+    from res2vec.baselines import train_word2vec, word2vec_sentences
+
+    speed, timer = {}, StageTimer()
+    for size, corpus in (("small", config.corpus), ("large", config.large_corpus)):
+        model = timer.time(
+            f"res2vec_{size}",
+            lambda c=corpus: Res2Vec(max_dim=config.max_dim, min_count=config.min_count, device=device).fit(c),
         )
         if size == "small":
             main = model
-        sentences, read = timed(lambda c=corpus: word2vec_sentences(c))
-        _, sgns = timed(lambda s=sentences: train_word2vec(s, epochs=config.sgns_epochs, min_count=min_count))
+        sentences = timer.time(f"sgns_{size}", lambda c=corpus: word2vec_sentences(c))
+        timer.time(
+            f"sgns_{size}", lambda s=sentences: train_word2vec(s, epochs=config.sgns_epochs, min_count=config.min_count)
+        )
+        res2vec_seconds, sgns_seconds = timer.seconds[f"res2vec_{size}"], timer.seconds[f"sgns_{size}"]
         speed[size] = {
             "res2vec_seconds": res2vec_seconds,
-            "skipgram_seconds": read + sgns,
+            "skipgram_seconds": sgns_seconds,
             "tokens": model.results_["n_tokens_raw"],
-            "ratio": (read + sgns) / res2vec_seconds,
+            "ratio": sgns_seconds / res2vec_seconds,
         }
+    return speed, main
+
+
+def _fixed_points(main: Any, config: Res2VecVerifyConfig) -> dict[str, dict[str, Any]]:
+    """Each metric's self-consistent dimension: ours, random embeddings' (several seeds), random at the release's V."""
+    from res2vec.resonance import random_resonance_curve, resonance_curve, sample_pairs, self_consistent_dimension
+
     V = main.results_["vocab_size"]
     W = main.word_factors_.astype(np.float64)
     pairs = sample_pairs(V, main.n_pairs, main.pair_vocab, main.seed)
-    seeds = range(config.control_seeds)
     fixed: dict[str, dict[str, Any]] = {}
     for metric in RES2VEC_METRICS:
         ours = self_consistent_dimension(V, resonance_curve(W, pairs, metric))
         randoms = [
-            self_consistent_dimension(V, random_resonance_curve(V, config.max_dim, pairs, metric, s)) for s in seeds
+            self_consistent_dimension(V, random_resonance_curve(V, config.max_dim, pairs, metric, s))
+            for s in range(config.control_seeds)
         ]
         release = self_consistent_dimension(RELEASE_V, random_resonance_curve(RELEASE_V, config.max_dim, pairs, metric))
         fixed[metric] = {
@@ -115,15 +138,20 @@ def run_verify_res2vec(config: Res2VecVerifyConfig, out_dir: str | Path) -> dict
             "random": [r.dim for r in randoms],
             "random_at_release_V": release.dim,
         }
-    by_vocab: dict[int, dict[str, Any]] = {}
+    return fixed
+
+
+def _fixed_points_by_vocab(main: Any, config: Res2VecVerifyConfig, device: str) -> dict[int, dict[str, Any]]:
+    """The fixed point (ours / random's) of each smaller vocabulary, each a fit of its own, and of the main one."""
+    from res2vec import Res2Vec
+    from res2vec.resonance import random_resonance_curve, resonance_curve, sample_pairs, self_consistent_dimension
+
+    V, by_vocab = main.results_["vocab_size"], {}
     for size in (*config.vocab_sizes, V):
-        fit = (
-            main
-            if size == V
-            else Res2Vec(max_dim=config.max_dim, min_count=min_count, vocab_size=size, dim=10, device=device).fit(
-                small_corpus
-            )
-        )
+        fit = main
+        if size != V:
+            settings = {"max_dim": config.max_dim, "min_count": config.min_count, "vocab_size": size, "dim": 10}
+            fit = Res2Vec(**settings, device=device).fit(config.corpus)
         Wv, Vv = fit.word_factors_.astype(np.float64), fit.results_["vocab_size"]
         p = sample_pairs(Vv, main.n_pairs, main.pair_vocab, main.seed)
         by_vocab[Vv] = {
@@ -133,65 +161,101 @@ def run_verify_res2vec(config: Res2VecVerifyConfig, out_dir: str | Path) -> dict
             }
             for metric in RES2VEC_METRICS
         }
-    grid = sorted({d for d in GRID if d <= config.max_dim} | {f["ours"] for f in fixed.values()})
+    return by_vocab
+
+
+def _scores_by_dim(main: Any, fixed: dict[str, Any], config: Res2VecVerifyConfig) -> dict[int, dict[str, float]]:
+    """Benchmark scores at each d of the grid and at each fixed point (truncations of one SVD)."""
+    from res2vec import evaluate
+
     scores = {}
-    for d in grid:
+    for d in sorted({d for d in GRID if d <= config.max_dim} | {f["ours"] for f in fixed.values()}):
         ev = evaluate(main.keyed_vectors(d))
         scores[d] = {
             "simlex999": ev["similarity"]["simlex999"]["spearman"],
             "wordsim353": ev["similarity"]["wordsim353"]["spearman"],
             "3cosadd": ev["analogy"]["3cosadd"],
         }
-    best = {k: max(scores[d][k] for d in grid) for k in ("simlex999", "wordsim353", "3cosadd")}
+    return scores
+
+
+def _resonance(main: Any, config: Res2VecVerifyConfig) -> dict[str, dict[str, float]]:
+    """Spearman of resonance (the second-moment metric) and of cosine on each similarity set, at max_dim."""
+    from res2vec.evaluate import default_similarity_files, evaluate_similarity
+    from res2vec.resonance import metric_tensor
+
     kv = main.keyed_vectors(config.max_dim)
     G = metric_tensor(kv.vectors)
-    resonance = {
+    return {
         name: {"resonance": evaluate_similarity(kv, path, G).spearman, "cosine": evaluate_similarity(kv, path).spearman}
         for name, path in default_similarity_files().items()
     }
-    tables: dict[str, list[dict[str, Any]]] = {}
-    for claim in RES2VEC_CLAIMS:
-        note, controls = "", {}
-        if claim.quantity == "calibration":
-            values = [float(optimal_dimension(RELEASE_V, RELEASE_R))]
-        elif claim.quantity == "random_fixed_point_release":
-            values = [float(fixed["second_moment"]["random_at_release_V"])]
-            note = (
-                f"second-moment metric; cosine {fixed['cosine']['random_at_release_V']}, whitened "
-                f"{fixed['whitened']['random_at_release_V']} (the release reports 188)"
-            )
-        elif claim.quantity == "fixed_point":
-            f = fixed[claim.argument]
-            values = [float(f["ours"])]
-            controls = {f"random E (seed {s})": float(d) for s, d in enumerate(f["random"])}
-            note = f"V = {V:,}, max_dim {config.max_dim}"
-        elif claim.quantity == "score_gap":
-            metric, benchmark = claim.argument
-            values = [scores[fixed[metric]["ours"]][benchmark] - best[benchmark]]
-            note = f"d = {fixed[metric]['ours']}: {scores[fixed[metric]['ours']][benchmark]:.3f} vs best {best[benchmark]:.3f}"
-        elif claim.quantity == "resonance_gain":
-            r = resonance[claim.argument]
-            values, controls = [r["resonance"] - r["cosine"]], {"no difference": 0.0}
-            note = f"resonance {r['resonance']:.4f}, cosine {r['cosine']:.4f} at d = {config.max_dim}"
-        else:  # speed
-            s = speed[claim.argument]
-            values = [s["ratio"]]
-            note = (
-                f"{s['tokens']:,} tokens: skip-gram {s['skipgram_seconds']:.0f} s, Res2Vec {s['res2vec_seconds']:.1f} s"
-            )
-        tables.setdefault(claim.table, []).append(judged(claim, values, controls, note))
-    report = {
-        "config": asdict(config),
-        "vocab_size": V,
-        "device": device,
-        "speed": speed,
-        "fixed_points": fixed,
-        "fixed_points_by_vocab": by_vocab,
-        "scores": scores,
-        "resonance": resonance,
-        "tables": tables,
-    }
-    (out / "report.json").write_text(json.dumps(report, indent=2, default=str))
+
+
+@dataclass
+class _Measured:
+    """What the claims read."""
+
+    config: Res2VecVerifyConfig
+    V: int
+    speed: dict[str, dict[str, Any]]
+    fixed: dict[str, dict[str, Any]]
+    scores: dict[int, dict[str, float]]
+    resonance: dict[str, dict[str, float]]
+
+
+Judged = tuple[list[float], dict[str, float], str]  # values, controls, note
+
+
+def _calibration(m: _Measured, claim: Claim) -> Judged:
+    from res2vec.resonance import optimal_dimension
+
+    return [float(optimal_dimension(RELEASE_V, RELEASE_R))], {}, ""
+
+
+def _random_fixed_point_release(m: _Measured, claim: Claim) -> Judged:
+    at = {metric: m.fixed[metric]["random_at_release_V"] for metric in m.fixed}
+    note = f"second-moment metric; cosine {at['cosine']}, whitened {at['whitened']} (the release reports 188)"
+    return [float(at["second_moment"])], {}, note
+
+
+def _fixed_point(m: _Measured, claim: Claim) -> Judged:
+    f = m.fixed[claim.argument]
+    controls = {f"random E (seed {s})": float(d) for s, d in enumerate(f["random"])}
+    return [float(f["ours"])], controls, f"V = {m.V:,}, max_dim {m.config.max_dim}"
+
+
+def _score_gap(m: _Measured, claim: Claim) -> Judged:
+    metric, benchmark = claim.argument
+    d = m.fixed[metric]["ours"]
+    best = max(by[benchmark] for by in m.scores.values())
+    return [m.scores[d][benchmark] - best], {}, f"d = {d}: {m.scores[d][benchmark]:.3f} vs best {best:.3f}"
+
+
+def _resonance_gain(m: _Measured, claim: Claim) -> Judged:
+    r = m.resonance[claim.argument]
+    note = f"resonance {r['resonance']:.4f}, cosine {r['cosine']:.4f} at d = {m.config.max_dim}"
+    return [r["resonance"] - r["cosine"]], {"no difference": 0.0}, note
+
+
+def _speed_ratio(m: _Measured, claim: Claim) -> Judged:
+    s = m.speed[claim.argument]
+    note = f"{s['tokens']:,} tokens: skip-gram {s['skipgram_seconds']:.0f} s, Res2Vec {s['res2vec_seconds']:.1f} s"
+    return [s["ratio"]], {}, note
+
+
+QUANTITIES = {
+    "calibration": _calibration,
+    "random_fixed_point_release": _random_fixed_point_release,
+    "fixed_point": _fixed_point,
+    "score_gap": _score_gap,
+    "resonance_gain": _resonance_gain,
+    "speed": _speed_ratio,
+}
+
+
+def _markdown(report: dict[str, Any], tables: dict[str, Any]) -> str:
+    config, by_vocab, scores = report["config"], report["fixed_points_by_vocab"], report["scores"]
     rows = [
         f"| {v:,} | " + " | ".join(f"{f[m]['ours']} / {f[m]['random']}" for m in RES2VEC_METRICS) + " |"
         for v, f in sorted(by_vocab.items())
@@ -210,14 +274,12 @@ def run_verify_res2vec(config: Res2VecVerifyConfig, out_dir: str | Path) -> dict
         *(f"| {d} | {s['simlex999']:.3f} | {s['wordsim353']:.3f} | {s['3cosadd']:.3f} |" for d, s in scores.items()),
     ]
     intro = (
-        f"Corpus `{config.corpus}` (V = {V:,}, min_count {min_count}), Res2Vec at its defaults with the SVD at "
-        f"{config.max_dim}; random controls: Gaussian embeddings of the same V x {config.max_dim}, "
-        f"{config.control_seeds} seeds. Speed: wall time from the raw files for both systems (Res2Vec's SVD "
-        f"on {device}, skip-gram on the CPU)."
+        f"Corpus `{config['corpus']}` (V = {report['vocab_size']:,}, min_count {config['min_count']}), Res2Vec at its "
+        f"defaults with the SVD at {config['max_dim']}; random controls: Gaussian embeddings of the same V x "
+        f"{config['max_dim']}, {config['control_seeds']} seeds. Speed: wall time from the raw files for both systems "
+        f"(Res2Vec's SVD on {report['device']}, skip-gram on the CPU)."
     )
-    (out / "report.md").write_text(markdown("Res2Vec release: verification", intro, tables, extra))
-    plot(by_vocab, out)
-    return report
+    return markdown("Res2Vec release: verification", intro, tables, extra)
 
 
 def plot(by_vocab: dict[int, dict[str, Any]], out: Path) -> None:

@@ -16,7 +16,6 @@ subspace; and QWEM's modes switching on in eigenvalue order, against the same tr
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -30,9 +29,10 @@ from ..qwem import QWEMRun, train_qwem
 from ..settings import check_positive, setting
 from ..spectral import subspace_overlap
 from ..stats import CorpusStats
-from ..training import resolve_device
+from ..timing import StageTimer
+from ..train_config import resolve_device
 from .cache import StageCache
-from .claims import WORD2VEC_CLAIMS, judged, require
+from .claims import WORD2VEC_CLAIMS, Claim, judged, require
 from .report import markdown
 
 
@@ -104,6 +104,60 @@ def mode_order(run: QWEMRun) -> float:
 
 def run_verify_word2vec(config: Word2VecVerifyConfig, out_dir: str | Path) -> dict[str, Any]:
     require(config, "corpus")
+    device = resolve_device(config.device)  # an unavailable device fails here, before any counting
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    timer = StageTimer()
+    cache = StageCache(out / "cache", {k: v for k, v in asdict(config).items() if k not in ("progress", "device")})
+    stats = timer.time(
+        "statistics",
+        lambda: cache.get("stats.npz", lambda: _statistics(config), lambda s, p: s.save(p), CorpusStats.load),
+    )
+    models: dict[str, np.ndarray] = {}
+    for name, build in (
+        ("mstar", lambda: mstar_embeddings(stats, config.dim, seed=config.seed)),
+        ("ppmi", lambda: ppmi_svd_embeddings(stats, config.dim, seed=config.seed, cds=1.0)),
+        ("sgns", lambda: skipgram(stats, config)),
+    ):
+        models[name] = timer.time(name, lambda n=name, b=build: cache.get(n, b))
+    models["random"] = random_control((stats.vocab_size, config.dim), 1.0, config.seed)
+    scores, questions = timer.time("benchmarks", lambda: _benchmark_scores(models, stats, config))
+    top = stats.restrict(min(config.qwem_vocab, stats.vocab_size))
+    qwem, large = timer.time("qwem", lambda: _qwem_runs(top, config, cache, device))
+    measured = _Measured(config, scores, len(questions), _overlaps(models, qwem, large, config), qwem, large, top)
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for claim in WORD2VEC_CLAIMS:
+        tables.setdefault(claim.table, []).append(judged(claim, *QUANTITIES[claim.quantity](measured, claim)))
+    report = {
+        "config": asdict(config),
+        "device": str(device),
+        "data": {"vocab_size": stats.vocab_size, "questions_pairs_protocol": len(questions), "stats": stats.summary()},
+        "seconds": timer.seconds,
+        "reused_from_cache": cache.reused,
+        "scores": scores,
+        "tables": tables,
+    }
+    (out / "report.json").write_text(json.dumps(report, indent=2))
+    (out / "report.md").write_text(_markdown(report, stats, tables, cache.reused))
+    plot(qwem, large, out)
+    return report
+
+
+def _statistics(config: Word2VecVerifyConfig) -> CorpusStats:
+    encoded = encode_corpus(
+        config.corpus,
+        vocab_size=config.vocab_size,
+        min_count=1,
+        min_doc_tokens=config.min_doc_tokens,
+        progress=config.progress,
+    )
+    return CorpusStats.from_encoded(encoded, config.window, "linear", progress=config.progress)
+
+
+def _benchmark_scores(
+    models: dict[str, np.ndarray], stats: CorpusStats, config: Word2VecVerifyConfig
+) -> tuple[dict[str, dict[str, float]], Any]:
+    """Each model's analogy (both protocols) and similarity scores, and the pairs protocol's questions."""
     from res2vec.evaluate import (
         analogy_accuracy,
         default_analogy_file,
@@ -114,37 +168,7 @@ def run_verify_word2vec(config: Word2VecVerifyConfig, out_dir: str | Path) -> di
     )
     from res2vec.io import keyed_vectors
 
-    device = resolve_device(config.device)  # an unavailable device fails here, before any counting
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    seconds: dict[str, float] = {}
-    cache = StageCache(out / "cache", {k: v for k, v in asdict(config).items() if k not in ("progress", "device")})
-
-    def statistics() -> CorpusStats:
-        encoded = encode_corpus(
-            config.corpus,
-            vocab_size=config.vocab_size,
-            min_count=1,
-            min_doc_tokens=config.min_doc_tokens,
-            progress=config.progress,
-        )
-        return CorpusStats.from_encoded(encoded, config.window, "linear", progress=config.progress)
-
-    t0 = time.perf_counter()
-    stats = cache.get("stats.npz", statistics, lambda s, p: s.save(p), CorpusStats.load)
-    seconds["statistics"] = time.perf_counter() - t0
-    V, tokens = stats.vocab_size, stats.vocab.tokens
-    models: dict[str, np.ndarray] = {}
-    for name, build in (
-        ("mstar", lambda: mstar_embeddings(stats, config.dim, seed=config.seed)),
-        ("ppmi", lambda: ppmi_svd_embeddings(stats, config.dim, seed=config.seed, cds=1.0)),
-        ("sgns", lambda: skipgram(stats, config)),
-    ):
-        t0 = time.perf_counter()
-        models[name] = cache.get(name, build)
-        seconds[name] = time.perf_counter() - t0
-    models["random"] = random_control((V, config.dim), 1.0, config.seed)
-    t0 = time.perf_counter()
+    tokens = stats.vocab.tokens
     questions, _ = pair_analogies(default_analogy_file(), {t: i for i, t in enumerate(tokens)})
     similarity_files = {"wordsim353": default_similarity_files()["wordsim353"]}
     if config.men:
@@ -154,34 +178,45 @@ def run_verify_word2vec(config: Word2VecVerifyConfig, out_dir: str | Path) -> di
         kv = keyed_vectors(tokens, E.astype(np.float32))
         scores[name] = {
             "analogy_pairs": analogy_accuracy(E, questions),
-            "analogy_google": evaluate_analogies(kv, default_analogy_file(), restrict_vocab=V)["3cosadd"],
+            "analogy_google": evaluate_analogies(kv, default_analogy_file(), restrict_vocab=stats.vocab_size)[
+                "3cosadd"
+            ],
             **{f"similarity_{k}": evaluate_similarity(kv, path).spearman for k, path in similarity_files.items()},
         }
-    seconds["benchmarks"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    top = stats.restrict(min(config.qwem_vocab, V))
+    return scores, questions
 
-    def qwem_from(init_scale: float) -> QWEMRun:
-        return train_qwem(
-            top.C,
-            top.vocab.counts,
-            config.qwem_dim,
-            steps=config.qwem_steps,
-            weighting="corpus",
-            record_every=max(1, config.qwem_steps // 300),
-            seed=config.seed,
-            init_scale=init_scale,
-            device=device,
-        )
+
+def _qwem_runs(
+    top: CorpusStats, config: Word2VecVerifyConfig, cache: StageCache, device: Any
+) -> tuple[QWEMRun, QWEMRun]:
+    """QWEM from the paper's small init and, as the control, from an init already at scale."""
 
     def kept(name: str, init_scale: float) -> QWEMRun:
-        return cache.get(name, lambda: qwem_from(init_scale), lambda r, p: r.save(p), QWEMRun.load)
+        def fit() -> QWEMRun:
+            return train_qwem(
+                top.C,
+                top.vocab.counts,
+                config.qwem_dim,
+                steps=config.qwem_steps,
+                weighting="corpus",
+                record_every=max(1, config.qwem_steps // 300),
+                seed=config.seed,
+                init_scale=init_scale,
+                device=device,
+            )
 
-    qwem = kept("qwem_small.npz", 1e-6)  # the paper's small init
-    large = kept("qwem_large.npz", 1 / (np.sqrt(top.vocab_size) + np.sqrt(config.qwem_dim)))  # already at scale
-    seconds["qwem"] = time.perf_counter() - t0
-    random_small = random_control((top.vocab_size, config.qwem_dim), 1.0, config.seed)
-    overlaps = {  # (measured, its control, what a reference model reaches)
+        return cache.get(name, fit, lambda r, p: r.save(p), QWEMRun.load)
+
+    small = kept("qwem_small.npz", 1e-6)
+    return small, kept("qwem_large.npz", 1 / (np.sqrt(top.vocab_size) + np.sqrt(config.qwem_dim)))
+
+
+def _overlaps(
+    models: dict[str, np.ndarray], qwem: QWEMRun, large: QWEMRun, config: Word2VecVerifyConfig
+) -> dict[str, tuple[float, dict[str, float], str]]:
+    """Subspace overlap with M*'s top eigenvectors: (measured, its control, what a reference model reaches)."""
+    random_small = random_control((qwem.W.shape[0], config.qwem_dim), 1.0, config.seed)
+    return {
         "sgns": (
             subspace_overlap(models["sgns"], models["mstar"]),
             {"random subspace": subspace_overlap(models["random"], models["mstar"])},
@@ -193,62 +228,69 @@ def run_verify_word2vec(config: Word2VecVerifyConfig, out_dir: str | Path) -> di
             f"QWEM from a large init reaches {subspace_overlap(large.W, large.eigenvectors):.3f}",
         ),
     }
-    tables: dict[str, list[dict[str, Any]]] = {}
-    for claim in WORD2VEC_CLAIMS:
-        note = ""
-        if claim.quantity in ("analogy_pairs", "analogy_google"):
-            values = [scores[claim.argument][claim.quantity]]
-            controls = {"random E": scores["random"][claim.quantity]}
-            if claim.quantity == "analogy_pairs":
-                note = f"{len(questions):,} questions"
-        elif claim.quantity == "similarity":
-            dataset, model = claim.argument
-            if f"similarity_{dataset}" not in scores[model]:
-                tables.setdefault(claim.table, []).append(
-                    judged(claim, [float("nan")], {}, f"no {dataset.upper()} file: pass --men PATH")
-                )
-                continue
-            values, controls = (
-                [scores[model][f"similarity_{dataset}"]],
-                {"random E": scores["random"][f"similarity_{dataset}"]},
-            )
-        elif claim.quantity == "overlap":
-            measured, controls, reference = overlaps[claim.argument]
-            values = [measured]
-            note = f"d = {config.dim if claim.argument == 'sgns' else config.qwem_dim}; {reference}"
-        else:  # staircase
-            values, controls = [mode_order(qwem)], {"QWEM from a large init": mode_order(large)}
-            note = f"V = {top.vocab_size}, d = {config.qwem_dim}, {config.qwem_steps} steps"
-        tables.setdefault(claim.table, []).append(judged(claim, values, controls, note))
-    report = {
-        "config": asdict(config),
-        "device": str(device),
-        "data": {"vocab_size": V, "questions_pairs_protocol": len(questions), "stats": stats.summary()},
-        "seconds": seconds,
-        "reused_from_cache": cache.reused,
-        "scores": scores,
-        "tables": tables,
-    }
-    (out / "report.json").write_text(json.dumps(report, indent=2))
+
+
+@dataclass
+class _Measured:
+    """What the claims read."""
+
+    config: Word2VecVerifyConfig
+    scores: dict[str, dict[str, float]]
+    n_questions: int
+    overlaps: dict[str, tuple[float, dict[str, float], str]]
+    qwem: QWEMRun
+    large: QWEMRun
+    top: CorpusStats
+
+
+Judged = tuple[list[float], dict[str, float], str]  # values, controls, note
+
+
+def _analogy(m: _Measured, claim: Claim) -> Judged:
+    note = f"{m.n_questions:,} questions" if claim.quantity == "analogy_pairs" else ""
+    return [m.scores[claim.argument][claim.quantity]], {"random E": m.scores["random"][claim.quantity]}, note
+
+
+def _similarity(m: _Measured, claim: Claim) -> Judged:
+    dataset, model = claim.argument
+    key = f"similarity_{dataset}"
+    if key not in m.scores[model]:
+        return [float("nan")], {}, f"no {dataset.upper()} file: pass --men PATH"
+    return [m.scores[model][key]], {"random E": m.scores["random"][key]}, ""
+
+
+def _overlap(m: _Measured, claim: Claim) -> Judged:
+    measured, controls, reference = m.overlaps[claim.argument]
+    dim = m.config.dim if claim.argument == "sgns" else m.config.qwem_dim
+    return [measured], controls, f"d = {dim}; {reference}"
+
+
+def _staircase(m: _Measured, claim: Claim) -> Judged:
+    note = f"V = {m.top.vocab_size}, d = {m.config.qwem_dim}, {m.config.qwem_steps} steps"
+    return [mode_order(m.qwem)], {"QWEM from a large init": mode_order(m.large)}, note
+
+
+QUANTITIES = {
+    "analogy_pairs": _analogy,
+    "analogy_google": _analogy,
+    "similarity": _similarity,
+    "overlap": _overlap,
+    "staircase": _staircase,
+}
+
+
+def _markdown(report: dict[str, Any], stats: CorpusStats, tables: dict[str, Any], reused: list[str]) -> str:
+    config = report["config"]
     intro = (
-        f"Corpus `{config.corpus}`: {stats.summary()}. Articles of at least {config.min_doc_tokens} tokens, the "
-        f"{V:,} most frequent words, window {config.window} (linear weights), d = {config.dim}. Each model is "
-        "one run (sd 0), so the margin is the rule's minimum. Controls: a random Gaussian embedding of the same "
-        "shape; for the features, a random subspace (and the other models named)."
+        f"Corpus `{config['corpus']}`: {stats.summary()}. Articles of at least {config['min_doc_tokens']} tokens, "
+        f"the {stats.vocab_size:,} most frequent words, window {config['window']} (linear weights), d = "
+        f"{config['dim']}. Each model is one run (sd 0), so the margin is the rule's minimum. Controls: a random "
+        "Gaussian embedding of the same shape; for the features, a random subspace (and the other models named)."
     )
-    (out / "report.md").write_text(
-        markdown(
-            "Closed-form word2vec report: verification",
-            intro,
-            tables,
-            [
-                f"Time per stage (s): {json.dumps({k: round(v, 1) for k, v in seconds.items()})}"
-                + (f"; reused from an earlier run's cache: {', '.join(cache.reused)}" if cache.reused else "")
-            ],
-        )
+    timing = f"Time per stage (s): {json.dumps({k: round(v, 1) for k, v in report['seconds'].items()})}" + (
+        f"; reused from an earlier run's cache: {', '.join(reused)}" if reused else ""
     )
-    plot(qwem, large, out)
-    return report
+    return markdown("Closed-form word2vec report: verification", intro, tables, [timing])
 
 
 def plot(qwem: QWEMRun, large: QWEMRun, out: Path) -> None:

@@ -159,12 +159,56 @@ def randomized_svd(
     width = min(k + n_oversamples, min(m, n))
     if width >= DENSE_FRACTION * min(m, n):  # a sketch nearly as wide as the matrix: a dense SVD is cheaper
         return _dense_svd(X, k)
-    A, At = torch_csr(X, dtype).to(device), torch_csr(X.T, dtype).to(device)
-    omega = torch.from_numpy(np.random.default_rng(seed).standard_normal((n, width))).to(dtype).to(device)
+    A, At, omega = _sketch_start(X, width, seed, dtype, device)
     Q = orthonormal(A @ omega)
     for _ in range(n_iter):
         Q = orthonormal(A @ orthonormal(At @ Q))
-    B = (At @ Q).T.double()  # QᵀX, width x n
+    return _rayleigh_ritz(At, Q, k)
+
+
+def block_krylov_svd(
+    X: sp.spmatrix,
+    k: int,
+    *,
+    n_oversamples: int = 10,
+    n_iter: int = 4,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float32,
+    device: str | torch.device = "cpu",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Top-``k`` singular triplets of sparse ``X`` by randomized block Krylov iteration (Musco & Musco
+    2015): a seeded Gaussian block of ``k + n_oversamples`` columns, and **every** iterate kept,
+    ``[XΩ, (XXᵀ)XΩ, …, (XXᵀ)^n_iter XΩ]`` (each block orthonormalised), then the Rayleigh–Ritz step on
+    that whole space (orthonormalised once more). It reaches a given accuracy ε in O(1/√ε) iterations where
+    the power method needs O(1/ε), so with fewer sparse products. Same outputs' form as :func:`randomized_svd`; a space nearly as wide as the matrix takes the dense path.
+    """
+    m, n = X.shape
+    if not 1 <= k <= min(m, n):
+        raise ValueError(f"k must be in [1, {min(m, n)}] for a {m} x {n} matrix, got {k}")
+    width = k + n_oversamples
+    if width * (n_iter + 1) >= DENSE_FRACTION * min(m, n):
+        return _dense_svd(X, k)
+    A, At, omega = _sketch_start(X, width, seed, dtype, device)
+    blocks = [orthonormal(A @ omega)]
+    for _ in range(n_iter):
+        blocks.append(orthonormal(A @ (At @ blocks[-1])))
+    Q = torch.linalg.qr(torch.cat(blocks, dim=1), mode="reduced").Q  # the blocks overlap: Householder, not Cholesky
+    return _rayleigh_ritz(At, Q, k)
+
+
+def _sketch_start(
+    X: sp.spmatrix, width: int, seed: int, dtype: torch.dtype, device: str | torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``X`` and ``Xᵀ`` as torch CSR on ``device`` and the seeded Gaussian sketch (n x width)."""
+    A, At = torch_csr(X, dtype).to(device), torch_csr(X.T, dtype).to(device)
+    omega = torch.from_numpy(np.random.default_rng(seed).standard_normal((X.shape[1], width))).to(dtype).to(device)
+    return A, At, omega
+
+
+def _rayleigh_ritz(At: torch.Tensor, Q: torch.Tensor, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The top-``k`` triplets of ``X`` within the orthonormal basis ``Q`` (m x w): the SVD of ``B = QᵀX``
+    from the eigendecomposition of ``B Bᵀ`` (float64); signs fixed (:func:`fix_signs`)."""
+    B = (At @ Q).T.double()  # QᵀX, w x n
     eigenvalues, Ub = torch.linalg.eigh(B @ B.T)
     order = torch.argsort(eigenvalues, descending=True)[:k]
     S = eigenvalues[order].clamp_min(0).sqrt()

@@ -13,7 +13,7 @@ from mobius_init.cooccurrence import WEIGHTINGS
 from mobius_init.corpus import NORMALIZATIONS, source_files
 from mobius_init.options import HelpFormatter, Parser, add_signature_options, output_directory, run_command
 
-from .model import DIM_RULES, METHODS, Res2Vec
+from .model import DIM_RULES, METHODS, SVDS, Res2Vec
 from .resonance import METRICS
 
 HELP = {
@@ -29,8 +29,9 @@ HELP = {
     "cds": "context-distribution smoothing of PPMI (1: plain PPMI)",
     "eig": "exponent p of the singular values in U S^p",
     "context_vectors": "add the context vectors V S^p to the word vectors (w+c)",
-    "n_iter": "power iterations of the randomized SVD",
-    "n_oversamples": "extra columns of the randomized SVD's sketch, beyond max_dim",
+    "svd": "the randomized SVD: block_krylov (Musco & Musco 2015) or power (Halko et al. 2011)",
+    "n_iter": "iterations of the randomized SVD (block Krylov or power)",
+    "n_oversamples": "extra columns of the randomized SVD's block, beyond max_dim",
     "metric": "the resonance geometry's metric",
     "n_pairs": "word pairs sampled for R(d)",
     "pair_vocab": "the pairs come from this many most frequent words",
@@ -124,7 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
         HELP,
         exclude=("progress",),
         parse={"dim": dimension},
-        choices={"method": METHODS, "weighting": WEIGHTINGS, "normalize": NORMALIZATIONS, "metric": METRICS},
+        choices={
+            "method": METHODS,
+            "svd": tuple(SVDS),
+            "weighting": WEIGHTINGS,
+            "normalize": NORMALIZATIONS,
+            "metric": METRICS,
+        },
     )
     p.add_argument("--no-eval", action="store_true", help="skip the benchmarks (no evaluation.json is written)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

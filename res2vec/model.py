@@ -25,7 +25,7 @@ from mobius_init.cooccurrence import count_partial, distance_weights, finish_cou
 from mobius_init.embeddings import mstar_embeddings
 from mobius_init.encoding import WORD_MIN_COUNT, encode_corpus
 from mobius_init.matrices import mstar_parts, ppmi
-from mobius_init.spectral import randomized_svd
+from mobius_init.spectral import block_krylov_svd, randomized_svd
 from mobius_init.stats import CorpusStats
 from mobius_init.timing import StageTimer
 from mobius_init.train_config import resolve_device
@@ -35,6 +35,7 @@ from .io import keyed_vectors, read_directory, write_directory
 from .resonance import METRICS, information_capacity, metric_tensor, optimal_dimension, resonance_curve, sample_pairs
 
 METHODS = ("ppmi_svd", "mstar")
+SVDS = {"block_krylov": block_krylov_svd, "power": randomized_svd}
 DIM_RULES = ("auto", "pip", "resonance")
 AUTO_RULE = "pip"  # what dim="auto" means (README: chosen from the measured dimension curves)
 FITTED = ("wv", "metric_", "curve_", "results_", "vocab_", "word_factors_", "context_factors_")
@@ -59,8 +60,10 @@ class Res2Vec:
         min_count, vocab_size: vocabulary filters (5, as word2vec; no cap). normalize: text preset (text8).
         cds: context-distribution smoothing of PPMI (0.75). eig: exponent p of ``U S^p`` (0.5).
         context_vectors: add the context vectors ``V S^p`` to the word vectors, each row normalised ("w+c").
-        n_iter, n_oversamples: power iterations and extra sketch columns of the randomized SVD (measured:
-            ``benchmarks/bench_svd.py``). metric: the resonance geometry's metric.
+        svd: ``"block_krylov"`` (randomized block Krylov, Musco & Musco 2015) or ``"power"`` (the randomized
+            power method, Halko et al. 2011); the fastest that matched a high-accuracy SVD's benchmark scores
+            is the default (``benchmarks/bench_svd_sketch.py``). n_iter, n_oversamples: its iterations and
+            the extra columns of its block beyond max_dim (the power method matched at 8 and 300). metric: the resonance geometry's metric.
         n_pairs, pair_vocab: the resonance sample. seed: SVD sketch, pair sample, PIP draws.
         device: where the SVD's sparse products run (``cpu``, ``cuda``, or ``auto``: CUDA when available).
         progress: tqdm bars.
@@ -86,8 +89,9 @@ class Res2Vec:
         cds: float = 0.75,
         eig: float = 0.5,
         context_vectors: bool = True,
-        n_iter: int = 8,
-        n_oversamples: int = 300,
+        svd: str = "block_krylov",
+        n_iter: int = 4,
+        n_oversamples: int = 10,
         metric: str = "second_moment",
         n_pairs: int = 10_000,
         pair_vocab: int = 10_000,
@@ -106,6 +110,7 @@ class Res2Vec:
         self.cds = cds
         self.eig = eig
         self.context_vectors = context_vectors
+        self.svd = svd
         self.n_iter = n_iter
         self.n_oversamples = n_oversamples
         self.metric = metric
@@ -139,6 +144,8 @@ class Res2Vec:
             )
         if not (np.isfinite(self.eig) and np.isfinite(self.cds) and self.cds > 0):
             raise ValueError(f"eig must be finite and cds positive, got eig={self.eig}, cds={self.cds}")
+        if self.svd not in SVDS:
+            raise ValueError(f"unknown svd {self.svd!r}; choose one of {', '.join(SVDS)}")
         if self.metric not in METRICS:
             raise ValueError(f"unknown metric {self.metric!r}; choose one of {', '.join(METRICS)}")
         for name in ("n_iter", "n_oversamples"):
@@ -209,7 +216,7 @@ class Res2Vec:
         if self.method == "ppmi_svd":
             P = ppmi(stats.C, self.cds)
             stage("ppmi")
-            U, S, Vt = randomized_svd(
+            U, S, Vt = SVDS[self.svd](
                 P,
                 self.max_dim,
                 n_oversamples=self.n_oversamples,

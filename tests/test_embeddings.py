@@ -13,7 +13,7 @@ from mobius_init.embeddings import (
     rms,
 )
 from mobius_init.matrices import mstar_dense
-from mobius_init.spectral import randomized_svd
+from mobius_init.spectral import block_krylov_svd, randomized_svd
 from mobius_init.weights import apply_embeddings_
 
 
@@ -72,6 +72,23 @@ def test_ppmi_svd_matches_dense_svd(stats):
     np.testing.assert_allclose(U.T @ (P @ Vt.T), np.diag(S), atol=1e-8)
     # ... and the defaults (float32, 20 extra columns, 5 power iterations) are within 1%
     np.testing.assert_allclose(randomized_svd(P, 10)[1], S_dense, rtol=1e-2)
+
+
+def test_block_krylov_svd_matches_dense_svd(stats):
+    P = stats.ppmi(0.75)
+    S_dense = np.linalg.svd(P.toarray(), compute_uv=False)[:10]
+    # 9 blocks of 12 columns: a space of 108 of the 400 dimensions, so the sketch path (not the dense one)
+    U, S, Vt = block_krylov_svd(P, 10, n_oversamples=2, n_iter=8, dtype=torch.float64)
+    np.testing.assert_allclose(S, S_dense, rtol=1e-6)
+    np.testing.assert_allclose(U.T @ U, np.eye(10), atol=1e-10)
+    np.testing.assert_allclose(U.T @ (P @ Vt.T), np.diag(S), atol=1e-8)
+    # at the same block and iterations, keeping every iterate is far more accurate than the power method
+    krylov = np.abs(block_krylov_svd(P, 10, dtype=torch.float64)[1] / S_dense - 1).max()
+    power = np.abs(randomized_svd(P, 10, n_oversamples=10, n_iter=4, dtype=torch.float64)[1] / S_dense - 1).max()
+    assert krylov < power / 20
+    np.testing.assert_allclose(block_krylov_svd(P, 10)[1], S_dense, rtol=1e-2)  # float32 defaults
+    first, again = block_krylov_svd(P, 10, seed=1), block_krylov_svd(P, 10, seed=1)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))  # bit-identical for a seed
 
 
 def test_mstar_embeddings_match_dense_v1000(lee_stats):

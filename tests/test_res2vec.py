@@ -220,6 +220,8 @@ def test_bad_input(tmp_path):
         Res2Vec(dim=500).fit("builtin:lee")
     with pytest.raises(ValueError, match="unknown method"):
         Res2Vec(method="glove").fit("builtin:lee")
+    with pytest.raises(ValueError, match="unknown svd 'lanczos'; choose one of block_krylov, power"):
+        Res2Vec(svd="lanczos").fit("builtin:lee")
     with pytest.raises(FileNotFoundError, match="not a Res2Vec directory"):
         Res2Vec.load(tmp_path)
 

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .embeddings import CONTROLS, DEFAULT_METHOD, METHODS
@@ -100,7 +101,7 @@ def _compare(args: argparse.Namespace) -> None:
 
     output_directory(args.output)
     config = replace(config_from_args(args.defaults, args, exclude=RUN_FIELDS), progress=not args.quiet)
-    results = run_compare(config, args.output, resume=args.resume)
+    results = run_compare(config, args.output, resume=args.resume, client=_dask_client(args))
     print(Path(args.output, "results.md").read_text())
     if results["removed_earlier_files"]:
         print(
@@ -113,7 +114,20 @@ def _compare(args: argparse.Namespace) -> None:
         print(args.note)
 
 
+DASK_HELP = (
+    "a Dask scheduler (tcp://host:8786): each {task} is one task on its workers, which must share the output "
+    "directory's path; a task whose worker died is retried from its checkpoints (default: none, all in this process)"
+)
 HORIZON_EXCLUDE = RUN_FIELDS + ("train.steps", "train.schedule")
+
+
+def _dask_client(args: argparse.Namespace) -> Any:
+    """A client of ``--dask ADDRESS`` (one line and exit 2 when it does not answer), or None."""
+    if not args.dask:
+        return None
+    from .distributed import dask_client
+
+    return dask_client(args.dask)
 
 
 def _horizons(args: argparse.Namespace) -> None:
@@ -121,12 +135,7 @@ def _horizons(args: argparse.Namespace) -> None:
 
     output_directory(args.output)
     config = replace(config_from_args(args.defaults, args, exclude=HORIZON_EXCLUDE), progress=not args.quiet)
-    client = None
-    if args.dask:
-        from .distributed import dask_client
-
-        client = dask_client(args.dask)
-    report = run_horizons(config, args.output, resume=args.resume, client=client)
+    report = run_horizons(config, args.output, resume=args.resume, client=_dask_client(args))
     print(Path(args.output, "results.md").read_text())
     if report["arms_from_earlier_commands"]:
         print(
@@ -186,6 +195,7 @@ def _add_compare(
         action="store_true",
         help="keep the finished runs in the output directory and continue an interrupted one from its checkpoint",
     )
+    p.add_argument("--dask", metavar="ADDRESS", help=DASK_HELP.format(task="(init, seed) run"))
     p.set_defaults(func=_compare, defaults=defaults, note=note)
 
 
@@ -285,13 +295,7 @@ def _add_horizons(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="keep finished trunks and branches, continue interrupted ones; refuses changed settings",
     )
-    p.add_argument(
-        "--dask",
-        metavar="ADDRESS",
-        help="a Dask scheduler (tcp://host:8786): each arm is one task on its workers, which must share the "
-        "output directory's path; an arm whose worker died is retried from its checkpoints (default: none, "
-        "every arm in this process)",
-    )
+    p.add_argument("--dask", metavar="ADDRESS", help=DASK_HELP.format(task="arm"))
     p.set_defaults(func=_horizons, defaults=horizon_defaults)
 
 

@@ -166,3 +166,29 @@ def test_a_run_that_fails_before_training_leaves_no_empty_folders(tmp_path, caps
     out = tmp_path / "out"
     assert main(["compare", "--block-size", "100000", "--steps", "1", "--vocab-size", "100", "-o", str(out)]) == 2
     assert not any((out / sub).exists() for sub in ("logs", "runs", "checkpoints"))
+
+
+def test_a_comparison_on_a_dask_cluster_equals_the_one_process_one(tmp_path, capsys):
+    """Each (init, seed) run one task on a LocalCluster of two worker processes: the same losses and
+    monitor reports, bit for bit; an address that does not answer is one line before any work."""
+    distributed = pytest.importorskip("distributed")
+    config = tiny(inits=("random", "ppmi_svd+unigram"))
+    local = run_compare(config, tmp_path / "local")
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        on_dask = run_compare(config, tmp_path / "dask", client=client)
+    for init, runs in local["runs"].items():
+        for a, b in zip(runs, on_dask["runs"][init], strict=True):
+            assert [h["val_loss"] for h in a["history"]] == [h["val_loss"] for h in b["history"]]
+            assert [m["k0_cos_eigh"] for m in a["monitor"]] == [m["k0_cos_eigh"] for m in b["monitor"]]
+    for init in local["runs"]:  # every figure but the monitor's share of the wall time
+        mine, theirs = local["summary"][init], on_dask["summary"][init]
+        assert {k: v for k, v in mine.items() if k != "monitor_overhead"} == {
+            k: v for k, v in theirs.items() if k != "monitor_overhead"
+        }
+    out = tmp_path / "x"
+    error = _cli_error(["compare", "--steps", "2", "--dask", "tcp://127.0.0.1:9", "-o", str(out)], capsys)
+    assert "the Dask scheduler at 'tcp://127.0.0.1:9' did not answer" in error
+    assert not (out / "runs").exists()  # refused before the data is prepared

@@ -61,15 +61,19 @@ DEMO_NOTE = (
 )
 
 
-def run_compare(config: CompareConfig, out_dir: str | Path, *, resume: bool = False) -> dict[str, Any]:
+def run_compare(
+    config: CompareConfig, out_dir: str | Path, *, resume: bool = False, client: Any = None
+) -> dict[str, Any]:
     """Train every init x seed; write ``results.json``, ``results.md``, ``loss.png``, ``k0_cosine.png``,
     per-run JSONL logs (``logs/``), results (``runs/``) and checkpoints (``checkpoints/``) under
     ``out_dir``. With ``resume``, finished runs are read back and an interrupted one continues from
-    its checkpoint; without it every run starts afresh."""
+    its checkpoint; without it every run starts afresh. With a ``dask.distributed.Client``, each run is one
+    task on its workers, which read the data from and write to ``out_dir`` (a path every worker shares); a
+    task retried after its worker died continues the run from its checkpoint."""
     out = Path(out_dir)
     data = load_or_prepare(config, out)
     with output_folders(out, ("logs", "runs", "checkpoints") + (("snapshots",) if config.snapshots else ())):
-        return _run_compare(config, out, data, resume)
+        return _run_compare(config, out, data, resume, client)
 
 
 def run_names(config: CompareConfig) -> list[str]:
@@ -89,20 +93,30 @@ def remove_other_runs(out: Path, names: list[str]) -> list[str]:
     return removed
 
 
-def _run_compare(config: CompareConfig, out: Path, data: ExperimentData, resume: bool) -> dict[str, Any]:
-    removed = [] if resume else remove_other_runs(out, run_names(config))
+def _run_compare(config: CompareConfig, out: Path, data: ExperimentData, resume: bool, client: Any) -> dict[str, Any]:
+    names = run_names(config)
+    removed = [] if resume else remove_other_runs(out, names)
+    if not resume:  # a fresh comparison: every run starts afresh, then each continues from its own files
+        for name in names:
+            for path in (out / "runs" / f"{name}.json", out / "checkpoints" / f"{name}.pt"):
+                path.unlink(missing_ok=True)
     stats = data.stats
-    monitor = K0CosineMonitor(stats, every=config.monitor_every, top_n=config.monitor_top_n)
+    monitor = _monitor(config, stats)
     steps = config.train.steps
-    snap_steps = (
-        {int(s) for s in np.linspace(0, steps, config.snapshots + 1)[1:].round()} if config.snapshots else set()
-    )
+    cells = [(str(InitSpec.parse(text)), seed) for text in config.inits for seed in range(config.seeds)]
+    if client is None:
+        done = [
+            _compare_run(config, out, data, monitor, _snapshot_steps(config), InitSpec.parse(i), s) for i, s in cells
+        ]
+    else:
+        tasks = [
+            client.submit(compare_run, config, out.resolve(), *c, key=f"run-{n}", retries=2)
+            for c, n in zip(cells, names, strict=True)
+        ]
+        done = client.gather(tasks)  # the first failure is raised here, the runs before it kept
     runs: dict[str, list[dict[str, Any]]] = {}
-    for text in config.inits:
-        spec = InitSpec.parse(text)
-        runs[str(spec)] = []
-        for seed in range(config.seeds):
-            runs[str(spec)].append(_compare_run(config, out, data, monitor, snap_steps, spec, seed, resume))
+    for (init, _), run in zip(cells, done, strict=True):
+        runs.setdefault(init, []).append(run)
     results = {
         "config": asdict(config),
         "data": {
@@ -126,6 +140,25 @@ def _run_compare(config: CompareConfig, out: Path, data: ExperimentData, resume:
     return results
 
 
+def compare_run(config: CompareConfig, out: Path, init: str, seed: int) -> dict[str, Any]:
+    """One (init, seed) run as a Dask task: the data read from ``out/data``, a monitor of its own."""
+    data = load_or_prepare(config, out)
+    return _compare_run(
+        config, out, data, _monitor(config, data.stats), _snapshot_steps(config), InitSpec.parse(init), seed
+    )
+
+
+def _monitor(config: CompareConfig, stats: Any) -> K0CosineMonitor:
+    return K0CosineMonitor(stats, every=config.monitor_every, top_n=config.monitor_top_n)
+
+
+def _snapshot_steps(config: CompareConfig) -> set[int]:
+    """The steps at which the embedding is kept (``config.snapshots`` of them, evenly spaced)."""
+    if not config.snapshots:
+        return set()
+    return {int(s) for s in np.linspace(0, config.train.steps, config.snapshots + 1)[1:].round()}
+
+
 def _compare_run(
     config: CompareConfig,
     out: Path,
@@ -134,9 +167,8 @@ def _compare_run(
     snap_steps: set[int],
     spec: InitSpec,
     seed: int,
-    resume: bool,
 ) -> dict[str, Any]:
-    """One init and seed: trained (or continued from its checkpoint), or read back when finished."""
+    """One init and seed: read back when finished, continued from its checkpoint, or trained."""
     model_config = replace(config.model, vocab_size=data.stats.vocab_size)
     name = f"{spec}_seed{seed}".replace(":", "-")
     result_file = out / "runs" / f"{name}.json"
@@ -146,7 +178,7 @@ def _compare_run(
         seed=seed,
         log_path=str(out / "logs" / f"{name}.jsonl"),
         checkpoint_path=str(checkpoint),
-        resume=resume,
+        resume=True,
         progress=config.progress,
         desc=f"{spec} seed {seed}",
     )
@@ -156,15 +188,13 @@ def _compare_run(
         "snapshots": config.snapshots,
     }
     settings_file = out / "checkpoints" / f"{name}.settings.json"
-    if resume and result_file.is_file():
+    if result_file.is_file():
         finished = json.loads(result_file.read_text())
         refuse_changed_settings(result_file, finished.get("settings", {}), settings)
         return finished
-    if resume and checkpoint.is_file():
+    if checkpoint.is_file():
         saved = json.loads(settings_file.read_text()) if settings_file.is_file() else {}
         refuse_changed_settings(checkpoint, saved, settings)
-    if not resume:
-        checkpoint.unlink(missing_ok=True)
     settings_file.write_text(json.dumps(settings))
     model = build_model(config.architecture, model_config, seed)
     initialise(model, data.stats, spec, seed)

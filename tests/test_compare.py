@@ -192,3 +192,34 @@ def test_a_comparison_on_a_dask_cluster_equals_the_one_process_one(tmp_path, cap
     error = _cli_error(["compare", "--steps", "2", "--dask", "tcp://127.0.0.1:9", "-o", str(out)], capsys)
     assert "the Dask scheduler at 'tcp://127.0.0.1:9' did not answer" in error
     assert not (out / "runs").exists()  # refused before the data is prepared
+
+
+def test_a_retried_task_continues_from_its_checkpoint(tmp_path, monkeypatch):
+    """A run whose worker dies mid-run leaves its checkpoint and no result; the task run again (as Dask
+    retries it) continues from that checkpoint to the uninterrupted run's numbers."""
+    import mobius_init.training as training
+    from mobius_init.experiments.compare import compare_run
+
+    config = tiny(inits=("random", "ppmi_svd"), seeds=1)
+    config = replace(config, train=replace(config.train, eval_every=5))
+    full = run_compare(config, tmp_path / "full")["runs"]["ppmi_svd"][0]
+    out, step = tmp_path / "retried", training._step
+    run_compare(replace(config, inits=("random",)), out)  # the data and folders, as the client prepares them
+
+    def dies_at_12(run, train_config, i):
+        if i == 12:
+            raise RuntimeError("the worker died")
+        return step(run, train_config, i)
+
+    monkeypatch.setattr(training, "_step", dies_at_12)
+    with pytest.raises(RuntimeError, match="the worker died"):
+        compare_run(config, out, "ppmi_svd", 0)
+    assert not (out / "runs" / "ppmi_svd_seed0.json").exists()  # nothing half-recorded
+    steps_run = []
+    monkeypatch.setattr(
+        training, "_step", lambda run, train_config, i: steps_run.append(i) or step(run, train_config, i)
+    )
+    retried = compare_run(config, out, "ppmi_svd", 0)
+    assert steps_run == list(range(11, 21))  # from the checkpoint of step 10, not from the start
+    assert [h["val_loss"] for h in retried["history"]] == [h["val_loss"] for h in full["history"]]
+    assert retried["monitor"] == full["monitor"]

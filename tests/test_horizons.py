@@ -394,6 +394,15 @@ def test_the_plot_draws_bounds_apart_from_exact_savings(tmp_path):
     assert [list(line.get_xdata()) for line in open_up] == [[1600]]
     assert (tmp_path / "h.png").is_file()
 
+    # cells no seed of which all share (one seed here, another there): no best against best, yet a plot
+    apart = {"random|0.001|1": {100: {0: {"final_val_loss": 6.9}}, 400: {0: {"final_val_loss": 5.9}}}}
+    apart["random|0.001|3"] = {100: {1: {"final_val_loss": 6.8}}, 400: {1: {"final_val_loss": 5.8}}}
+    apart["ppmi|0.001|1"] = {100: {1: {"final_val_loss": 6.5}}, 400: {1: {"final_val_loss": 5.7}}}
+    report = {"summary": summarize(apart), "best_vs_best": best_against_best(apart)}
+    assert report["best_vs_best"]["inits"]["ppmi"]["horizons"] == {}
+    plot(report, tmp_path / "apart.png")
+    assert (tmp_path / "apart.png").is_file()
+
 
 def test_recommended_init_survives_a_standard_save(data, tmp_path):
     """The log-unigram prior round-trips: MiniGPT's bias through its state_dict, GPT-2's prior (in the

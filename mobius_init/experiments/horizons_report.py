@@ -324,7 +324,8 @@ def plot(report: dict[str, Any], path: Path) -> Any:
     import matplotlib.pyplot as plt
 
     bvb = report["best_vs_best"]
-    grids = bool(bvb.get("inits")) and max(bvb["grid_sizes"].values()) > 1
+    grids = any(e["horizons"] for e in bvb.get("inits", {}).values()) and max(bvb["grid_sizes"].values()) > 1
+    span = sorted({int(h) for e in report["summary"].values() for h in e["horizons"]})
     fig, axes = plt.subplots(1, 3 if grids else 2, figsize=(19 if grids else 13, 4.8))
     left, right = axes[0], axes[1]
     series = [
@@ -352,6 +353,7 @@ def plot(report: dict[str, Any], path: Path) -> Any:
     for ax in axes:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
+        ax.set_xlim(span[0] / 1.25, span[-1] * 1.25)  # also when an axis has nothing to draw
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

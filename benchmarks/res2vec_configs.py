@@ -47,11 +47,6 @@ def equal_weight_score(evaluation: dict) -> dict[str, float]:
     return out
 
 
-def unit_rows(X: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    return np.divide(X, norms, out=np.zeros_like(X), where=norms > 0)
-
-
 def all_but_the_top(X: np.ndarray, n_directions: int) -> np.ndarray:
     """Mu & Viswanath (2018): ``X`` (V x d) minus its mean, then without its top principal directions."""
     centred = X - X.mean(axis=0)
@@ -66,6 +61,8 @@ def variant_vectors(model, eig: float, context: bool, abtt: bool) -> np.ndarray:
     scale = np.where(S > 0, S ** (eig - model.eig), 0.0)
     W = model.word_factors_.astype(np.float64) * scale
     if context:
+        from res2vec.model import _unit_rows as unit_rows  # Res2Vec's own row normalisation
+
         W = unit_rows(W) + unit_rows(model.context_factors_.astype(np.float64) * scale)
     return all_but_the_top(W, max(1, W.shape[1] // 100)) if abtt else W
 

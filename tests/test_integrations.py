@@ -243,10 +243,10 @@ try:  # module level: the DDP test below and the logger test share it
     import lightning as _lightning
 
     class TinyModule(_lightning.LightningModule):
-        def __init__(self, vocab):
+        def __init__(self, vocab, dropout=0.1):
             super().__init__()
             torch.manual_seed(0)
-            self.model = MiniGPT(MiniGPTConfig(vocab_size=vocab, n_embd=16, block_size=16))
+            self.model = MiniGPT(MiniGPTConfig(vocab_size=vocab, n_embd=16, block_size=16, dropout=dropout))
 
         def training_step(self, batch, batch_idx):
             return self.model(batch[:, :-1], batch[:, 1:])[1]
@@ -270,6 +270,22 @@ if TinyModule is not None:
         def on_train_end(self, trainer, pl_module):
             steps = [h["step"] for h in self.monitor.history]
             (Path(self.folder) / f"rank{trainer.global_rank}.json").write_text(json.dumps(steps))
+            changes = [h.get("relative_change") for h in self.monitor.history]
+            (Path(self.folder) / f"changes{trainer.global_rank}.json").write_text(json.dumps(changes))
+
+
+class Interleaved(torch.utils.data.Sampler):
+    """Rank r of w reads blocks r, r + w, ...: two ranks' batches of 8 are one process's batch of 16 in order
+    (Lightning's own distributed sampler shuffles, so its global batch is another one)."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __iter__(self):
+        return iter(range(torch.distributed.get_rank(), self.n, torch.distributed.get_world_size()))
+
+    def __len__(self):
+        return self.n // torch.distributed.get_world_size()
 
 
 def test_lightning_under_ddp_reports_from_rank_zero_only(data, tmp_path):
@@ -279,20 +295,29 @@ def test_lightning_under_ddp_reports_from_rank_zero_only(data, tmp_path):
     from mobius_init import ConvergenceMonitor
 
     stats, blocks = data
+    settings = {"max_steps": 4, "accelerator": "cpu", "logger": False, "enable_checkpointing": False}
+    settings |= {"enable_progress_bar": False, "enable_model_summary": False}
     trainer = lightning.Trainer(
-        max_steps=4,
-        accelerator="cpu",
         devices=2,
         strategy="ddp_fork",
-        logger=False,
+        use_distributed_sampler=False,
         callbacks=[RankRecording(ConvergenceMonitor(every=2), folder=str(tmp_path))],
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
+        **settings,
     )
-    trainer.fit(TinyModule(stats.vocab_size), torch.utils.data.DataLoader(blocks, batch_size=8))
+    loader = torch.utils.data.DataLoader(blocks, batch_size=8, sampler=Interleaved(len(blocks)))
+    trainer.fit(TinyModule(stats.vocab_size, dropout=0.0), loader)
     assert json.loads((tmp_path / "rank0.json").read_text()) == [0, 2, 4]
     assert json.loads((tmp_path / "rank1.json").read_text()) == []
+    # the same global batch in one process (no dropout, whose masks differ by rank): the same embedding,
+    # so the same embedding reports, up to the rounding of the gradient all-reduce
+    one = tmp_path / "one"
+    one.mkdir()
+    alone = lightning.Trainer(
+        devices=1, callbacks=[RankRecording(ConvergenceMonitor(every=2), folder=str(one))], **settings
+    )
+    alone.fit(TinyModule(stats.vocab_size, dropout=0.0), torch.utils.data.DataLoader(blocks, batch_size=16))
+    ddp, single = (json.loads((folder / "changes0.json").read_text()) for folder in (tmp_path, one))
+    assert ddp[1:] == pytest.approx(single[1:], rel=1e-5) and ddp[1] > 0
 
 
 def _hf_rank(rank, world, port, folder, blocks, vocab):

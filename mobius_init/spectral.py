@@ -153,11 +153,8 @@ def randomized_svd(
     The sparse products run in torch on ``device`` (CUDA: on the GPU). Signs are fixed
     (:func:`fix_signs`) so the output is unique.
     """
-    m, n = X.shape
-    if not 1 <= k <= min(m, n):
-        raise ValueError(f"k must be in [1, {min(m, n)}] for a {m} x {n} matrix, got {k}")
-    width = min(k + n_oversamples, min(m, n))
-    if width >= DENSE_FRACTION * min(m, n):  # a sketch nearly as wide as the matrix: a dense SVD is cheaper
+    width = min(k + n_oversamples, min(X.shape))
+    if _dense_is_cheaper(X, k, width):
         return _dense_svd(X, k)
     A, At, omega = _sketch_start(X, width, seed, dtype, device)
     Q = orthonormal(A @ omega)
@@ -180,13 +177,11 @@ def block_krylov_svd(
     2015): a seeded Gaussian block of ``k + n_oversamples`` columns, and **every** iterate kept,
     ``[XΩ, (XXᵀ)XΩ, …, (XXᵀ)^n_iter XΩ]`` (each block orthonormalised), then the Rayleigh–Ritz step on
     that whole space (orthonormalised once more). It reaches a given accuracy ε in O(1/√ε) iterations where
-    the power method needs O(1/ε), so with fewer sparse products. Same outputs' form as :func:`randomized_svd`; a space nearly as wide as the matrix takes the dense path.
+    the power method needs O(1/ε), so with fewer sparse products. Same outputs' form as
+    :func:`randomized_svd`; a space nearly as wide as the matrix takes the dense path.
     """
-    m, n = X.shape
-    if not 1 <= k <= min(m, n):
-        raise ValueError(f"k must be in [1, {min(m, n)}] for a {m} x {n} matrix, got {k}")
     width = k + n_oversamples
-    if width * (n_iter + 1) >= DENSE_FRACTION * min(m, n):
+    if _dense_is_cheaper(X, k, width * (n_iter + 1)):
         return _dense_svd(X, k)
     A, At, omega = _sketch_start(X, width, seed, dtype, device)
     blocks = [orthonormal(A @ omega)]
@@ -194,6 +189,15 @@ def block_krylov_svd(
         blocks.append(orthonormal(A @ (At @ blocks[-1])))
     Q = torch.linalg.qr(torch.cat(blocks, dim=1), mode="reduced").Q  # the blocks overlap: Householder, not Cholesky
     return _rayleigh_ritz(At, Q, k)
+
+
+def _dense_is_cheaper(X: sp.spmatrix, k: int, space: int) -> bool:
+    """Check ``k`` against ``X``'s shape; True when a sketch space of ``space`` columns is nearly as wide as
+    the matrix (:data:`DENSE_FRACTION`), where a dense SVD is cheaper."""
+    m, n = X.shape
+    if not 1 <= k <= min(m, n):
+        raise ValueError(f"k must be in [1, {min(m, n)}] for a {m} x {n} matrix, got {k}")
+    return space >= DENSE_FRACTION * min(m, n)
 
 
 def _sketch_start(

@@ -62,14 +62,18 @@ def test_mobius_equals_dense_pipeline(stats):
     assert np.allclose(norms, norms[0], rtol=1e-4)  # circulant W: every token gets the same norm
 
 
+def _assert_exact_triplets(P, S_dense, U, S, Vt):
+    """The top singular values to 1e-6, orthonormal U, and Uᵀ P V = diag(S) to round-off."""
+    np.testing.assert_allclose(S, S_dense, rtol=1e-6)
+    np.testing.assert_allclose(U.T @ U, np.eye(len(S)), atol=1e-10)
+    np.testing.assert_allclose(U.T @ (P @ Vt.T), np.diag(S), atol=1e-8)
+
+
 def test_ppmi_svd_matches_dense_svd(stats):
     P = stats.ppmi(0.75)
     S_dense = np.linalg.svd(P.toarray(), compute_uv=False)[:10]
     # with a wide sketch the algorithm is exact to round-off ...
-    U, S, Vt = randomized_svd(P, 10, n_oversamples=60, n_iter=8, dtype=torch.float64)
-    np.testing.assert_allclose(S, S_dense, rtol=1e-6)
-    np.testing.assert_allclose(U.T @ U, np.eye(10), atol=1e-10)
-    np.testing.assert_allclose(U.T @ (P @ Vt.T), np.diag(S), atol=1e-8)
+    _assert_exact_triplets(P, S_dense, *randomized_svd(P, 10, n_oversamples=60, n_iter=8, dtype=torch.float64))
     # ... and the defaults (float32, 20 extra columns, 5 power iterations) are within 1%
     np.testing.assert_allclose(randomized_svd(P, 10)[1], S_dense, rtol=1e-2)
 
@@ -78,10 +82,7 @@ def test_block_krylov_svd_matches_dense_svd(stats):
     P = stats.ppmi(0.75)
     S_dense = np.linalg.svd(P.toarray(), compute_uv=False)[:10]
     # 9 blocks of 12 columns: a space of 108 of the 400 dimensions, so the sketch path (not the dense one)
-    U, S, Vt = block_krylov_svd(P, 10, n_oversamples=2, n_iter=8, dtype=torch.float64)
-    np.testing.assert_allclose(S, S_dense, rtol=1e-6)
-    np.testing.assert_allclose(U.T @ U, np.eye(10), atol=1e-10)
-    np.testing.assert_allclose(U.T @ (P @ Vt.T), np.diag(S), atol=1e-8)
+    _assert_exact_triplets(P, S_dense, *block_krylov_svd(P, 10, n_oversamples=2, n_iter=8, dtype=torch.float64))
     # at the same block and iterations, keeping every iterate is far more accurate than the power method
     krylov = np.abs(block_krylov_svd(P, 10, dtype=torch.float64)[1] / S_dense - 1).max()
     power = np.abs(randomized_svd(P, 10, n_oversamples=10, n_iter=4, dtype=torch.float64)[1] / S_dense - 1).max()

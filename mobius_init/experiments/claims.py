@@ -79,6 +79,9 @@ def verdict(claimed: Any, measured: dict[str, float], controls: dict[str, float 
     return f"not distinguishable from a control ({', '.join(close)})" if close else "reproduces"
 
 
+Measurement = tuple[list[float], dict[str, float], str]  # what judged takes after the claim: values, controls, note
+
+
 def judged(claim: Claim, values: list[float], controls: dict[str, float | None], note: str = "") -> dict[str, Any]:
     """One report row: the claim, the measured summary, the controls and the verdict."""
     measured = summary(values)

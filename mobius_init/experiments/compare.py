@@ -103,10 +103,12 @@ def _run_compare(config: CompareConfig, out: Path, data: ExperimentData, resume:
     stats = data.stats
     monitor = _monitor(config, stats)
     steps = config.train.steps
-    cells = [(str(InitSpec.parse(text)), seed) for text in config.inits for seed in range(config.seeds)]
+    specs = [InitSpec.parse(text) for text in config.inits]
+    cells = [(str(spec), seed) for spec in specs for seed in range(config.seeds)]
     if client is None:
+        snap_steps = _snapshot_steps(config)
         done = [
-            _compare_run(config, out, data, monitor, _snapshot_steps(config), InitSpec.parse(i), s) for i, s in cells
+            _compare_run(config, out, data, monitor, snap_steps, spec, s) for spec in specs for s in range(config.seeds)
         ]
     else:
         tasks = [

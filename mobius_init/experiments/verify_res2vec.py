@@ -23,7 +23,7 @@ import numpy as np
 from ..settings import check_positive, setting
 from ..timing import StageTimer
 from ..train_config import resolve_device
-from .claims import RELEASE_R, RELEASE_V, RES2VEC_CLAIMS, RES2VEC_METRICS, Claim, judged, require
+from .claims import RELEASE_R, RELEASE_V, RES2VEC_CLAIMS, RES2VEC_METRICS, Claim, Measurement, judged, require
 from .report import markdown
 
 GRID = (10, 25, 50, 100, 150, 200, 250, 300)
@@ -204,41 +204,38 @@ class _Measured:
     resonance: dict[str, dict[str, float]]
 
 
-Judged = tuple[list[float], dict[str, float], str]  # values, controls, note
-
-
-def _calibration(m: _Measured, claim: Claim) -> Judged:
+def _calibration(m: _Measured, claim: Claim) -> Measurement:
     from res2vec.resonance import optimal_dimension
 
     return [float(optimal_dimension(RELEASE_V, RELEASE_R))], {}, ""
 
 
-def _random_fixed_point_release(m: _Measured, claim: Claim) -> Judged:
+def _random_fixed_point_release(m: _Measured, claim: Claim) -> Measurement:
     at = {metric: m.fixed[metric]["random_at_release_V"] for metric in m.fixed}
     note = f"second-moment metric; cosine {at['cosine']}, whitened {at['whitened']} (the release reports 188)"
     return [float(at["second_moment"])], {}, note
 
 
-def _fixed_point(m: _Measured, claim: Claim) -> Judged:
+def _fixed_point(m: _Measured, claim: Claim) -> Measurement:
     f = m.fixed[claim.argument]
     controls = {f"random E (seed {s})": float(d) for s, d in enumerate(f["random"])}
     return [float(f["ours"])], controls, f"V = {m.V:,}, max_dim {m.config.max_dim}"
 
 
-def _score_gap(m: _Measured, claim: Claim) -> Judged:
+def _score_gap(m: _Measured, claim: Claim) -> Measurement:
     metric, benchmark = claim.argument
     d = m.fixed[metric]["ours"]
     best = max(by[benchmark] for by in m.scores.values())
     return [m.scores[d][benchmark] - best], {}, f"d = {d}: {m.scores[d][benchmark]:.3f} vs best {best:.3f}"
 
 
-def _resonance_gain(m: _Measured, claim: Claim) -> Judged:
+def _resonance_gain(m: _Measured, claim: Claim) -> Measurement:
     r = m.resonance[claim.argument]
     note = f"resonance {r['resonance']:.4f}, cosine {r['cosine']:.4f} at d = {m.config.max_dim}"
     return [r["resonance"] - r["cosine"]], {"no difference": 0.0}, note
 
 
-def _speed_ratio(m: _Measured, claim: Claim) -> Judged:
+def _speed_ratio(m: _Measured, claim: Claim) -> Measurement:
     s = m.speed[claim.argument]
     note = f"{s['tokens']:,} tokens: skip-gram {s['skipgram_seconds']:.0f} s, Res2Vec {s['res2vec_seconds']:.1f} s"
     return [s["ratio"]], {}, note

@@ -32,7 +32,7 @@ from ..stats import CorpusStats
 from ..timing import StageTimer
 from ..train_config import resolve_device
 from .cache import StageCache
-from .claims import WORD2VEC_CLAIMS, Claim, judged, require
+from .claims import WORD2VEC_CLAIMS, Claim, Measurement, judged, require
 from .report import markdown
 
 
@@ -243,15 +243,12 @@ class _Measured:
     top: CorpusStats
 
 
-Judged = tuple[list[float], dict[str, float], str]  # values, controls, note
-
-
-def _analogy(m: _Measured, claim: Claim) -> Judged:
+def _analogy(m: _Measured, claim: Claim) -> Measurement:
     note = f"{m.n_questions:,} questions" if claim.quantity == "analogy_pairs" else ""
     return [m.scores[claim.argument][claim.quantity]], {"random E": m.scores["random"][claim.quantity]}, note
 
 
-def _similarity(m: _Measured, claim: Claim) -> Judged:
+def _similarity(m: _Measured, claim: Claim) -> Measurement:
     dataset, model = claim.argument
     key = f"similarity_{dataset}"
     if key not in m.scores[model]:
@@ -259,13 +256,13 @@ def _similarity(m: _Measured, claim: Claim) -> Judged:
     return [m.scores[model][key]], {"random E": m.scores["random"][key]}, ""
 
 
-def _overlap(m: _Measured, claim: Claim) -> Judged:
+def _overlap(m: _Measured, claim: Claim) -> Measurement:
     measured, controls, reference = m.overlaps[claim.argument]
     dim = m.config.dim if claim.argument == "sgns" else m.config.qwem_dim
     return [measured], controls, f"d = {dim}; {reference}"
 
 
-def _staircase(m: _Measured, claim: Claim) -> Judged:
+def _staircase(m: _Measured, claim: Claim) -> Measurement:
     note = f"V = {m.top.vocab_size}, d = {m.config.qwem_dim}, {m.config.qwem_steps} steps"
     return [mode_order(m.qwem)], {"QWEM from a large init": mode_order(m.large)}, note
 

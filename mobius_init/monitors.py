@@ -35,19 +35,19 @@ def is_rank_zero() -> bool:
 
 
 def whole_matrix(E: torch.Tensor) -> torch.Tensor:
-    """``E`` when it is the whole V x d embedding; ValueError, saying what to do, for a shard of it (a
-    ``DTensor`` of FSDP2 or tensor parallelism, or the flat parameter of FSDP or ZeRO-3)."""
+    """The whole V x d embedding from ``E``: ``E`` itself, or, for a ``DTensor`` sharded by FSDP2
+    (``fully_shard``) or tensor parallelism, its ``full_tensor()`` (an all-gather: every rank must call
+    this at the same step). ValueError, saying what to do, for a flat shard (FSDP's flat parameter, ZeRO-3),
+    which holds no V x d layout to gather."""
     placements = getattr(E, "placements", None)
-    if placements is not None and not all(p.is_replicate() for p in placements):
-        kind = f"sharded ({', '.join(map(str, placements))})"
-    elif E.dim() != 2:
-        kind = f"of shape {tuple(E.shape)}, not V x d (a flat shard?)"
-    else:
-        return E.to_local() if placements is not None else E
+    if placements is not None:
+        return E.full_tensor() if not all(p.is_replicate() for p in placements) else E.to_local()
+    if E.dim() == 2:
+        return E
     raise ValueError(
-        f"the monitor needs the whole embedding, and this one is {kind}: pass the gathered matrix to "
-        "monitor.check(E, step) (e.g. inside FSDP.summon_full_params), or monitor a model whose embedding "
-        "is not sharded (DDP)"
+        f"the monitor needs the whole embedding, and this one is of shape {tuple(E.shape)}, not V x d (a flat "
+        "shard?): pass the gathered matrix to monitor.check(E, step) (e.g. inside FSDP.summon_full_params), "
+        "shard with fully_shard (FSDP2), whose embedding the monitor gathers, or monitor a DDP model"
     )
 
 
@@ -70,6 +70,7 @@ class Monitor(Callback):
         """Forget the controls and the history (a new training run starts)."""
         self.controls: dict[str, dict[str, float]] = {}
         self.history: list[dict[str, Any]] = []
+        self.last_step: int | None = None  # the step of the last check, on every rank
 
     def start(self, E0: np.ndarray) -> None:
         """Fix the controls from the initial embedding ``E0``."""
@@ -78,10 +79,16 @@ class Monitor(Callback):
         self.controls["random"] = self.measure(random_control(E0.shape, rms(E0), self.seed))
 
     def check(self, model_or_E: Any, step: int) -> dict[str, Any]:
-        """Measure now; returns (and records) the report with its controls."""
+        """Measure now; returns (and records) the report with its controls. Under ``torch.distributed``
+        every rank calls it at the same steps (:meth:`due`): a sharded embedding is gathered there (the one
+        collective), and only rank 0 measures; the other ranks get ``{}`` and record nothing."""
         t0 = time.perf_counter()
         E = model_or_E if isinstance(model_or_E, (torch.Tensor, np.ndarray)) else input_embedding_parameter(model_or_E)
-        E = whole_matrix(torch.as_tensor(E).detach()).double().cpu().numpy()
+        E = whole_matrix(torch.as_tensor(E).detach())
+        self.last_step = step
+        if not is_rank_zero():
+            return {}
+        E = E.double().cpu().numpy()
         if not self.controls:
             self.start(E)
         report: dict[str, Any] = {"step": step, **self.measure(E)}
@@ -93,13 +100,11 @@ class Monitor(Callback):
 
     def due(self, step: int, final: bool = False) -> bool:
         """Whether a check is due at ``step``: every ``every`` steps, and at the ``final`` step unless
-        that step was just checked; never on a ``torch.distributed`` rank other than 0 (no collective is
-        entered, so the other ranks do not wait). The one rule of :func:`mobius_init.train` and both
-        integrations."""
-        if not is_rank_zero():
-            return False
+        that step was just checked. The same on every ``torch.distributed`` rank (where :meth:`check` measures
+        on rank 0 only, so an unsharded embedding enters no collective and the other ranks do not wait).
+        The one rule of :func:`mobius_init.train` and both integrations."""
         if final:
-            return not self.history or self.history[-1]["step"] != step
+            return self.last_step != step
         return step % self.every == 0
 
     def state_dict(self) -> dict[str, Any]:
@@ -108,17 +113,18 @@ class Monitor(Callback):
             "history": self.history,
             "seconds": self.seconds,
             "E0": getattr(self, "E0", None),
+            "last_step": self.last_step,  # kept on every rank, so all resume to the same due() steps
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.controls, self.history, self.seconds = state["controls"], state["history"], state["seconds"]
         self.E0 = state["E0"]
+        self.last_step = state.get("last_step", self.history[-1]["step"] if self.history else None)
 
     # --- mobius_init.train callback hooks
     def on_train_start(self, model: Any, step: int, metrics: dict[str, Any]) -> None:
         self.reset()
-        if is_rank_zero():
-            metrics.update(self.check(model, step))
+        metrics.update(self.check(model, step))
 
     def on_step_end(self, model: Any, step: int, metrics: dict[str, Any]) -> None:
         if self.due(step):
@@ -261,6 +267,8 @@ class ConvergenceMonitor(Monitor):
 
     def check(self, model_or_E: Any, step: int) -> dict[str, Any]:
         report = super().check(model_or_E, step)
+        if not report:  # a rank other than 0
+            return report
         if self.total_steps:
             report["control_step_fraction"] = step / self.total_steps
         if self.schedule is not None:

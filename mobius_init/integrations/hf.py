@@ -18,7 +18,6 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from ..monitors import is_rank_zero
 from . import loggable
 
 
@@ -32,12 +31,13 @@ class MonitorCallback(TrainerCallback):
         self.pending = False  # a report due at a step the Trainer is about to log
 
     def _report(self, model: Any, state: Any) -> None:
-        self.trainer.log(loggable(self.monitor.check(model, state.global_step), self.prefix))
+        report = self.monitor.check(model, state.global_step)  # every rank checks; {} off rank 0
+        if report:
+            self.trainer.log(loggable(report, self.prefix))
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         self.monitor.reset()
-        if is_rank_zero():
-            self._report(model, state)
+        self._report(model, state)
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
         if not self.monitor.due(state.global_step):

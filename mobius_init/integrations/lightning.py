@@ -17,7 +17,6 @@ from typing import Any
 import torch
 from lightning.pytorch import Callback
 
-from ..monitors import is_rank_zero
 from ..weights import input_embedding_parameter
 from . import loggable
 
@@ -45,7 +44,7 @@ class MonitorCallback(Callback):
             self._pending = None
             return
         self.monitor.reset()
-        self._pending = self.monitor.check(self.embedding(pl_module), trainer.global_step) if is_rank_zero() else None
+        self._pending = self.monitor.check(self.embedding(pl_module), trainer.global_step)  # {} off rank 0
 
     def state_dict(self) -> dict[str, Any]:
         """The monitor's state (controls, history, observed losses), saved in Lightning checkpoints."""
@@ -65,5 +64,5 @@ class MonitorCallback(Callback):
         self._pending = None
         if self.monitor.due(step):
             reports.append(self.monitor.check(self.embedding(pl_module), step))
-        for report in reports:
+        for report in filter(None, reports):  # reports are empty on ranks other than 0
             pl_module.log_dict(loggable(report, self.prefix), on_step=True, on_epoch=False, rank_zero_only=True)

@@ -3,7 +3,12 @@ finished branch made with the study's settings, as `mobius-init horizons` report
 docs/results/horizons-bvb/ (results.md, summary.json, horizons.png) with the per-step logs the
 forecast validation reads (logs.json.gz, via benchmarks/bench_forecast_horizons.py --save-logs).
 
-    python benchmarks/horizon_bvb_report.py ~/runs/horizons-bvb [--out docs/results/horizons-bvb]
+    python benchmarks/horizon_bvb_report.py ~/runs/horizons-bvb [--out docs/results/horizons-bvb] \
+        [--earlier docs/results/horizons-bvb/summary.json]
+
+``--earlier``: final losses this directory no longer holds (branches trained on an earlier machine), read
+from an earlier report's summary.json: a cell's only seed there, or the one seed missing here when all its
+others are present (its value is n * mean - the others' sum). They are listed at the top of results.md.
 """
 
 from __future__ import annotations
@@ -35,16 +40,54 @@ def rebuilt(cls: type, values: dict[str, Any]) -> Any:
     return cls(**kwargs)
 
 
+def recovered(earlier: dict[str, Any], results: dict[str, Any]) -> dict[str, dict[int, dict[int, dict[str, Any]]]]:
+    """Per arm, horizon and seed, the final losses ``earlier`` (a summary.json) holds and ``results`` lacks:
+    exactly, where at most one of a row's seeds is missing here."""
+    out: dict[str, dict[int, dict[int, dict[str, Any]]]] = {}
+    for arm, entry in earlier["summary"].items():
+        for horizon, row in entry["horizons"].items():
+            have = results.get(arm, {}).get(int(horizon), {})
+            missing = [s for s in row["seeds"] if s not in have]
+            if len(missing) != 1:
+                continue
+            rest = sum(have[s]["final_val_loss"] for s in row["seeds"] if s in have)
+            value = len(row["seeds"]) * row["final_val_loss"][0] - rest
+            out.setdefault(arm, {}).setdefault(int(horizon), {})[missing[0]] = {"final_val_loss": value}
+    return out
+
+
+def merged(results: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = {arm: {h: dict(by_seed) for h, by_seed in by_h.items()} for arm, by_h in results.items()}
+    for arm, by_h in extra.items():
+        for h, by_seed in by_h.items():
+            out.setdefault(arm, {}).setdefault(h, {}).update(by_seed)
+    return {arm: {h: dict(sorted(out[arm][h].items())) for h in sorted(out[arm])} for arm in out}
+
+
+def provenance(extra: dict[str, Any], source: Path) -> str:
+    if not extra:
+        return ""
+    cells = []
+    for arm, by_h in extra.items():
+        seeds = sorted({s for by_seed in by_h.values() for s in by_seed})
+        cells.append(f"`{arm}` seed {', '.join(map(str, seeds))} ({len(by_h)} horizons)")
+    return f"Final losses read from an earlier report ({source}), their branches not kept: {'; '.join(cells)}.\n\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("study", type=Path)
     parser.add_argument("--out", type=Path, default=Path("docs/results/horizons-bvb"))
+    parser.add_argument("--earlier", type=Path, help="an earlier report's summary.json (see above)")
     args = parser.parse_args()
+    earlier = json.loads(args.earlier.read_text()) if args.earlier else None
     saved = json.loads((args.study / "results.json").read_text())["config"]
     config = rebuilt(HorizonsConfig, {**saved, "train": {**saved["train"], "device": "cpu"}, "progress": False})
     data = load_or_prepare(config, args.study)
     model_config = replace(config.model, vocab_size=data.stats.vocab_size)
     results = collect_runs(config, model_config, args.study)
+    extra = recovered(earlier, results) if earlier else {}
+    results = merged(results, extra)
     report = {
         "config": saved,
         "warmup_steps": config.warmup,
@@ -53,12 +96,15 @@ def main() -> None:
         "val_tokens": int(len(data.val_ids)),
         "parameters": _parameter_counts(config.architecture, model_config),
         "arms_from_earlier_commands": [],
+        "from_earlier_report": {
+            arm: {h: sorted(by_seed) for h, by_seed in by_h.items()} for arm, by_h in extra.items()
+        },
         "summary": summarize(results),
         "best_vs_best": best_against_best(results),
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "summary.json").write_text(json.dumps({k: v for k, v in report.items() if k != "config"}, indent=1))
-    (args.out / "results.md").write_text(markdown_table(report))
+    (args.out / "results.md").write_text(provenance(extra, args.earlier) + markdown_table(report))
     plot(report, args.out / "horizons.png")
     print((args.out / "results.md").read_text())
 

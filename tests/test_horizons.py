@@ -651,3 +651,31 @@ def test_a_study_on_a_dask_cluster_equals_the_one_process_study(tmp_path, capsys
     assert main(_tiny_study(tmp_path / "x", *tiny, "--dask", "tcp://127.0.0.1:9")) == 2
     assert "the Dask scheduler at 'tcp://127.0.0.1:9' did not answer" in capsys.readouterr().err
     assert not (tmp_path / "x" / "runs").exists()  # refused before the data is prepared
+
+
+def test_an_earlier_reports_missing_seed_is_recovered_exactly_and_only_when_alone():
+    """benchmarks/horizon_bvb_report.py --earlier: the one seed a row lacks here is n * mean - the others;
+    a row missing two seeds (several values fit its mean) is left out, a row missing none is untouched."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "horizon_bvb_report.py"
+    spec = importlib.util.spec_from_file_location("horizon_bvb_report", path)
+    report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(report)
+    earlier = {
+        "summary": {
+            "random|0.001|30": {"horizons": {"100": {"seeds": [0, 1, 2], "final_val_loss": [6.5, 0.1]}}},
+            "random|0.001|10": {"horizons": {"100": {"seeds": [0, 2], "final_val_loss": [6.6, 0.1]}}},
+            "random|0.001|3": {"horizons": {"100": {"seeds": [1], "final_val_loss": [6.9, 0.0]}}},
+        }
+    }
+    here = {"random|0.001|30": {100: {1: {"final_val_loss": 6.4}, 2: {"final_val_loss": 6.45}}}}
+    extra = report.recovered(earlier, here)
+    assert extra.keys() == {"random|0.001|30", "random|0.001|3"}
+    assert extra["random|0.001|30"][100][0]["final_val_loss"] == pytest.approx(3 * 6.5 - 6.4 - 6.45)
+    merged = report.merged(here, extra)
+    assert (
+        list(merged["random|0.001|30"][100]) == [0, 1, 2] and merged["random|0.001|3"][100][1]["final_val_loss"] == 6.9
+    )
+    assert report.merged(here, report.recovered({"summary": {}}, here)) == here

@@ -1,10 +1,17 @@
 """The best-against-best study's report, rebuilt from what its directory holds (no training): every
 finished branch made with the study's settings, as `mobius-init horizons` reports them, written to
-docs/results/horizons-bvb/ (results.md, summary.json, horizons.png) with the per-step logs the
-forecast validation reads (logs.json.gz, via benchmarks/bench_forecast_horizons.py --save-logs).
+docs/results/horizons-bvb/ (results.md, summary.json, horizons.png) with every run record the directory
+holds, per-step logs included (logs.json.gz: what the forecast validation,
+benchmarks/bench_forecast_horizons.py, reads).
 
     python benchmarks/horizon_bvb_report.py ~/runs/horizons-bvb [--out docs/results/horizons-bvb] \
-        [--earlier docs/results/horizons-bvb/summary.json]
+        [--logs docs/results/horizons-bvb/logs.json.gz] [--earlier docs/results/horizons-bvb/summary.json]
+
+``--logs``: a committed archive of run records (trunks and branches by file name, as written to
+``OUT/logs.json.gz``): those the directory lacks are written back into its ``runs/`` first, so branches
+trained on an earlier machine count as if they were here (and are not retrained by ``--resume``). The
+archive written to OUT holds every record of the directory, restored ones included, so it grows with
+the study from machine to machine.
 
 ``--earlier``: final losses this directory no longer holds (branches trained on an earlier machine), read
 from an earlier report's summary.json: a cell's only seed there, or the one seed missing here when all its
@@ -14,13 +21,15 @@ others are present (its value is n * mean - the others' sum). They are listed at
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 from dataclasses import fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from mobius_init.experiments.data import load_or_prepare
+from mobius_init.experiments.data import load_or_prepare, write_atomic
 from mobius_init.experiments.horizons import HorizonsConfig, _parameter_counts, collect_runs
+from mobius_init.experiments.horizons_forecast import load_study_logs
 from mobius_init.experiments.horizons_report import best_against_best, markdown_table, plot, summarize
 
 
@@ -38,6 +47,19 @@ def rebuilt(cls: type, values: dict[str, Any]) -> Any:
             value = tuple(value)
         kwargs[f.name] = value
     return cls(**kwargs)
+
+
+def restore(archive: dict[str, Any], study: Path) -> list[str]:
+    """Write the archive's records that ``study/runs`` lacks into it; their names."""
+    names = []
+    for records in archive.values():
+        for name, record in records.items():
+            path = study / "runs" / f"{name}.json"
+            if not path.is_file():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(path, json.dumps(record))
+                names.append(name)
+    return sorted(names)
 
 
 def recovered(earlier: dict[str, Any], results: dict[str, Any]) -> dict[str, dict[int, dict[int, dict[str, Any]]]]:
@@ -79,7 +101,11 @@ def main() -> None:
     parser.add_argument("study", type=Path)
     parser.add_argument("--out", type=Path, default=Path("docs/results/horizons-bvb"))
     parser.add_argument("--earlier", type=Path, help="an earlier report's summary.json (see above)")
+    parser.add_argument("--logs", type=Path, help="an archive of run records to restore (see above)")
     args = parser.parse_args()
+    if args.logs:
+        restored = restore(load_study_logs(args.logs), args.study)
+        print(f"restored {len(restored)} records from {args.logs}")
     earlier = json.loads(args.earlier.read_text()) if args.earlier else None
     saved = json.loads((args.study / "results.json").read_text())["config"]
     config = rebuilt(HorizonsConfig, {**saved, "train": {**saved["train"], "device": "cpu"}, "progress": False})
@@ -106,6 +132,8 @@ def main() -> None:
     (args.out / "summary.json").write_text(json.dumps({k: v for k, v in report.items() if k != "config"}, indent=1))
     (args.out / "results.md").write_text(provenance(extra, args.earlier) + markdown_table(report))
     plot(report, args.out / "horizons.png")
+    with gzip.GzipFile(args.out / "logs.json.gz", "wb", mtime=0) as f:  # mtime 0: the same records, the same bytes
+        f.write(json.dumps(load_study_logs(args.study), sort_keys=True).encode())
     print((args.out / "results.md").read_text())
 
 

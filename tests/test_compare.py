@@ -223,3 +223,39 @@ def test_a_retried_task_continues_from_its_checkpoint(tmp_path, monkeypatch):
     assert steps_run == list(range(11, 21))  # from the checkpoint of step 10, not from the start
     assert [h["val_loss"] for h in retried["history"]] == [h["val_loss"] for h in full["history"]]
     assert retried["monitor"] == full["monitor"]
+
+
+def test_a_worker_process_killed_mid_run_is_replaced_and_the_run_finishes_as_if_uninterrupted(tmp_path):
+    """SIGKILL to a Dask worker process while its run trains (checkpoint written, no result yet): the
+    nanny starts a new worker, the scheduler runs the task again, and every run ends with the numbers of
+    the one-process comparison; nothing half-recorded is read."""
+    import os
+    import signal
+    import threading
+    import time
+
+    distributed = pytest.importorskip("distributed")
+    config = tiny(inits=("random", "ppmi_svd"), seeds=1)
+    config = replace(config, train=replace(config.train, steps=200, eval_every=5))
+    local = run_compare(config, tmp_path / "local")
+    out, finished = tmp_path / "dask", {}
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        before = client.run(os.getpid)
+        thread = threading.Thread(target=lambda: finished.update(run_compare(config, out, client=client)))
+        thread.start()
+        deadline = time.monotonic() + 60
+        while not list((out / "checkpoints").glob("*.pt")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        busy = [address for address, keys in client.processing().items() if keys]
+        assert busy and not list((out / "runs").glob("*.json")), "the runs ended before a worker could be killed"
+        os.kill(before[busy[0]], signal.SIGKILL)
+        thread.join(timeout=120)
+        after = client.run(os.getpid)
+    assert not thread.is_alive() and before[busy[0]] not in after.values()  # a new process took its place
+    for init, runs in local["runs"].items():
+        for a, b in zip(runs, finished["runs"][init], strict=True):
+            assert [h["val_loss"] for h in a["history"]] == [h["val_loss"] for h in b["history"]]
+            assert a["monitor"] == b["monitor"]

@@ -653,9 +653,7 @@ def test_a_study_on_a_dask_cluster_equals_the_one_process_study(tmp_path, capsys
     assert not (tmp_path / "x" / "runs").exists()  # refused before the data is prepared
 
 
-def test_an_earlier_reports_missing_seed_is_recovered_exactly_and_only_when_alone():
-    """benchmarks/horizon_bvb_report.py --earlier: the one seed a row lacks here is n * mean - the others;
-    a row missing two seeds (several values fit its mean) is left out, a row missing none is untouched."""
+def _bvb_report():
     import importlib.util
     from pathlib import Path
 
@@ -663,6 +661,31 @@ def test_an_earlier_reports_missing_seed_is_recovered_exactly_and_only_when_alon
     spec = importlib.util.spec_from_file_location("horizon_bvb_report", path)
     report = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(report)
+    return report
+
+
+def test_archived_records_the_directory_lacks_are_restored_and_count_in_its_report(tmp_path):
+    """benchmarks/horizon_bvb_report.py --logs: a record trained elsewhere is written back, one here is
+    never overwritten; the restored branch is then read like any other."""
+    from mobius_init.experiments.horizons_forecast import load_study_logs
+
+    out = tmp_path / "study"
+    assert main(_tiny_study(out, "--horizons", "40,80", "--seeds", "2", "--warmup-steps", "5")) == 0
+    archive = load_study_logs(out)
+    kept, lost = "random_lr0.0003_emb1_seed0_T40", "random_lr0.0003_emb1_seed1_T80"
+    (out / "runs" / f"{lost}.json").unlink()
+    mark = json.loads((out / "runs" / f"{kept}.json").read_text())
+    mark["result"]["final_val_loss"] = -1.0  # a record here wins over the archive's
+    (out / "runs" / f"{kept}.json").write_text(json.dumps(mark))
+    assert _bvb_report().restore(archive, out) == [lost]
+    assert _finals(out)[f"{lost}.json"] == archive["branches"][lost]["result"]["final_val_loss"]
+    assert _finals(out)[f"{kept}.json"] == -1.0
+
+
+def test_an_earlier_reports_missing_seed_is_recovered_exactly_and_only_when_alone():
+    """benchmarks/horizon_bvb_report.py --earlier: the one seed a row lacks here is n * mean - the others;
+    a row missing two seeds (several values fit its mean) is left out, a row missing none is untouched."""
+    report = _bvb_report()
     earlier = {
         "summary": {
             "random|0.001|30": {"horizons": {"100": {"seeds": [0, 1, 2], "final_val_loss": [6.5, 0.1]}}},

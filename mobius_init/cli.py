@@ -11,6 +11,7 @@ from typing import Any
 
 from . import __version__
 from .embeddings import CONTROLS, DEFAULT_METHOD, METHODS
+from .experiments import verify_mobius, verify_res2vec, verify_word2vec
 from .experiments.compare import DEMO, DEMO_NOTE, CompareConfig
 from .experiments.horizons_config import HorizonsConfig
 from .experiments.verify_mobius import VerifyConfig
@@ -27,7 +28,7 @@ from .options import (
     positive_int,
     run_command,
 )
-from .settings import CorpusConfig, with_values
+from .settings import CorpusConfig
 
 SOURCE_HELP = (
     "corpus: a file or directory (.gz/.bz2/.xz read directly; WikiExtractor <doc> markup detected), "
@@ -164,14 +165,9 @@ def _forecast(args: argparse.Namespace) -> None:
 
 
 def _verify(args: argparse.Namespace) -> None:
-    from .experiments import verify_mobius, verify_res2vec, verify_word2vec
-
-    module = {"mobius": verify_mobius, "word2vec": verify_word2vec, "res2vec": verify_res2vec}[args.report]
     output_directory(args.output)
     config = replace(config_from_args(args.defaults, args, exclude=VERIFY_EXCLUDE), progress=not args.quiet)
-    if args.quick:
-        config = with_values(config, module.QUICK)
-    module.run(config, args.output)
+    args.module.run(config, args.output)
     print(Path(args.output, "report.md").read_text())
     for name in sorted(p.name for p in Path(args.output).iterdir() if p.suffix in (".md", ".json", ".png")):
         print(f"wrote {Path(args.output, name)}")
@@ -336,21 +332,24 @@ def _add_verify(sub: argparse._SubParsersAction) -> None:
     )
     reports = p.add_subparsers(dest="report", metavar="REPORT")
     p.set_defaults(func=_verify_what)
-    for name, defaults, text in (
+    for name, module, defaults, text in (
         (
             "mobius",
+            verify_mobius,
             VerifyConfig(),
             "the MobiusKernel report: train MiniGPTs with its settings; three controls "
             "(untrained model, W = I, random E). Byte-level BPE needs --vocab-size >= 257.",
         ),
         (
             "word2vec",
+            verify_word2vec,
             Word2VecVerifyConfig(),
             "the closed-form word2vec report (Karkada et al.) in its own "
             "protocol: M*, PPMI and skip-gram, both analogy protocols, similarity, features = M*'s eigenvectors.",
         ),
         (
             "res2vec",
+            verify_res2vec,
             Res2VecVerifyConfig(),
             "the Res2Vec release: the dimension fixed point against random "
             "embeddings, resonance against cosine, speed against skip-gram.",
@@ -366,11 +365,15 @@ def _add_verify(sub: argparse._SubParsersAction) -> None:
             usage=f"mobius-init verify {name} (--corpus CORPUS | --quick) [options]" if needs_corpus else None,
         )
         add_config_options(r, defaults, exclude=VERIFY_EXCLUDE)
-        r.add_argument("--quick", action="store_true", help="tiny settings for a smoke test, on builtin:lee")
+        r.add_argument(
+            "--quick",
+            action="store_true",
+            help="tiny settings for a smoke test, on builtin:lee; options given beside it override them",
+        )
         r.add_argument(
             "-o", "--output", default=f"verify-{name}", help=f"output directory of the report (default: verify-{name})"
         )
-        r.set_defaults(func=_verify, defaults=defaults)
+        r.set_defaults(func=_verify, defaults=defaults, module=module, preset=module.QUICK)
 
 
 def build_parser() -> argparse.ArgumentParser:

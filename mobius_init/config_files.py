@@ -136,10 +136,14 @@ def settings_yaml(args: argparse.Namespace) -> str:
 
 
 def with_settings_files(parser: argparse.ArgumentParser, argv: Sequence[str] | None, args: argparse.Namespace):
-    """``args`` parsed again with the values of its ``--config`` files as defaults, so that every option
-    given on the command line overrides them."""
-    values: dict[str, Any] = {}
-    for path in args.config:
+    """``args`` parsed again with a preset's values (``--quick``: the command's ``preset``, dotted setting
+    -> value), then its ``--config`` files', as defaults, so that every option given on the command line
+    overrides them."""
+    names = args.settings_names
+    values: dict[str, Any] = (
+        {names[k]: v for k, v in getattr(args, "preset", {}).items()} if getattr(args, "quick", False) else {}
+    )
+    for path in args.config or ():
         values.update(read_settings_file(path, args.settings_parser))
     args.settings_parser.set_defaults(**values)
     return parser.parse_args(argv)

@@ -260,7 +260,7 @@ def run_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> 
     args = parser.parse_args(argv)
     flags = getattr(args, "option_flags", {})
     try:
-        if getattr(args, "config", None):
+        if getattr(args, "config", None) or getattr(args, "quick", False):
             args = with_settings_files(parser, argv, args)
         if getattr(args, "print_config", False):
             print(settings_yaml(args), end="")

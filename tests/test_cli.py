@@ -136,6 +136,20 @@ def test_verify_usage_shows_that_a_corpus_or_quick_is_needed(capsys):
         assert f"usage: mobius-init verify {report} (--corpus CORPUS | --quick) [options]" in capsys.readouterr().out
 
 
+def test_quick_is_a_preset_that_files_and_flags_override(tmp_path, capsys):
+    import yaml
+
+    def printed(*argv):
+        assert main(["verify", "word2vec", *argv, "--print-config"]) == 0
+        return yaml.safe_load(capsys.readouterr().out)
+
+    full, quick = printed(), printed("--quick")
+    assert full["dim"] != 12 and quick["dim"] == 12 and quick["corpus"] == "builtin:lee"  # verify_word2vec.QUICK
+    (tmp_path / "dim.yaml").write_text("dim: 9\nwindow: 3\n")
+    both = printed("--quick", "--config", str(tmp_path / "dim.yaml"), "--window", "4")
+    assert (both["dim"], both["window"], both["qwem_steps"]) == (9, 4, quick["qwem_steps"])
+
+
 def test_settings_files_round_trip_and_flags_override_them(tmp_path, capsys):
     assert (
         main(["horizons", "--n-embd", "16", "--horizons", "200,400", "--reference-horizons", "800", "--print-config"])

@@ -1,12 +1,15 @@
 """Res2Vec at scale on one machine: the three Wikipedia shards, then a billion-token stream.
 
-    python benchmarks/bench_scale.py [--only shards|billion] [--repeat 20] [--out results.json]
+    python benchmarks/bench_scale.py [--only shards billion skipgram_1 skipgram_3] [--repeat 20] [--out results.json]
 
-  shards   the three shards (49 M tokens) with a large vocabulary: min_count 2
-  billion  the three shards read --repeat times in a row (20: about 1 B tokens), min_count 2 x repeat
+  shards      the three shards (49 M tokens) with a large vocabulary: min_count 2
+  billion     the three shards read --repeat times in a row (20: about 1 B tokens), min_count 2 x repeat
+  skipgram_1  gensim skip-gram (as bench_res2vec.py: 300 d, window 5, negative 5, 5 epochs, 2 workers),
+  skipgram_3  reading included, on shard AA and on the three shards: its seconds per token on the two,
+              and its time at the billion stream's tokens extrapolated from them (a line through zero)
 Res2Vec's defaults otherwise (SVD at 300, dim="auto"). Each runs in its own process; wall time and peak
 resident memory are reported per stage (memory sampled every 50 ms), and each phase's result is written
-to --out as soon as it ends. In the repeated corpus every count is ``repeat`` times the shards' count, so
+to --out as soon as it ends (phases already in --out and not rerun are kept). In the repeated corpus every count is ``repeat`` times the shards' count, so
 min_count 2 x repeat keeps the shards' vocabulary: the billion-token run measures the cost of streaming
 and counting 20 times the text at a fixed vocabulary, not the larger vocabulary a real billion-token
 corpus would bring (at min_count 2 the repeated text admits every word seen once). Targets for
@@ -23,17 +26,51 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import SHARED_DATA, MemorySampler, markdown_table, parse_args, require, run_phase, save_results  # noqa: E402
 
 SHARDS = [SHARED_DATA / "corpus" / f"enwiki-2015-wikiextractor-{s}.txt.xz" for s in ("AA", "AB", "AC")]
-PHASES = ("shards", "billion")
+PHASES = ("shards", "billion", "skipgram_1", "skipgram_3")
+
+
+def skipgram(files: list[Path]) -> dict:
+    """gensim skip-gram on ``files``, reading (text8, as Res2Vec reads) included in its seconds."""
+    from mobius_init.corpus import Files
+    from res2vec.baselines import train_word2vec, word2vec_sentences
+
+    start = time.perf_counter()
+    sentences = word2vec_sentences(Files(files))
+    read = time.perf_counter() - start
+    train_word2vec(sentences, sg=True)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "read_seconds": read, "n_tokens_raw": sum(map(len, sentences)), "files": len(files)}
+
+
+def extrapolated(results: dict) -> dict | None:
+    """Skip-gram's seconds at the billion stream's tokens, from its seconds per token on one and three shards
+    (least squares through zero), and its ratio to Res2Vec's billion-token run."""
+    if not all(k in results for k in ("skipgram_1", "skipgram_3", "billion")):
+        return None
+    runs = [results[k] for k in ("skipgram_1", "skipgram_3")]
+    n, t = (np.array([r[key] for r in runs], dtype=float) for key in ("n_tokens_raw", "seconds"))
+    rate = float(n @ t / (n @ n))
+    seconds = rate * results["billion"]["n_tokens_raw"]
+    return {
+        "seconds_per_million_tokens": [float(x) for x in t / n * 1e6],
+        "fit_seconds_per_million_tokens": rate * 1e6,
+        "seconds_at_billion": seconds,
+        "ratio_to_res2vec": seconds / results["billion"]["seconds"],
+    }
 
 
 def phase(name: str, repeat: int) -> dict:
     from mobius_init.corpus import Files
     from res2vec import Res2Vec
 
+    if name.startswith("skipgram"):
+        return skipgram(SHARDS[: int(name.split("_")[1])])
     source = Files(SHARDS * (repeat if name == "billion" else 1))
     with MemorySampler() as memory:
         start = time.perf_counter()
@@ -66,9 +103,19 @@ def main() -> None:
         return
     for shard in SHARDS:
         require(shard)
-    results = {}
+    results = json.loads(args.out.read_text()) if args.out and args.out.is_file() else {}
     for name in args.only:
         results[name] = r = run_phase(__file__, name, "--repeat", str(args.repeat))
+        if name.startswith("skipgram"):
+            print(f"\n{name}: {r['n_tokens_raw']:,} tokens ({r['files']} files): {r['seconds']:.1f} s")
+            results["skipgram_extrapolated"] = line = extrapolated(results)
+            if line:
+                print(
+                    f"skip-gram at {results['billion']['n_tokens_raw']:,} tokens: {line['seconds_at_billion']:.0f} s, "
+                    f"{line['ratio_to_res2vec']:.1f}x Res2Vec's billion-token run"
+                )
+            save_results(args, {**results, "cpus": os.cpu_count()})
+            continue
         print(
             f"\n{name}: {r['n_tokens_raw']:,} tokens ({r['files']} files), vocabulary {r['vocab_size']:,}, "
             f"{r['nnz']:,} non-zeros, d = {r['dim']}: {r['seconds'] / 60:.1f} min, peak {r['peak_gib']:.2f} GiB"

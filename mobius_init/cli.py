@@ -1,4 +1,5 @@
-"""``mobius-init`` command line: argument parsing only; options come from the settings dataclasses."""
+"""``mobius-init`` command line: argument parsing only; options come from the settings dataclasses (or, for
+``init``, from the signature of the function it calls), declared once with their defaults and help."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .embeddings import CONTROLS, DEFAULT_METHOD, METHODS
+from .embeddings import CONTROLS, METHODS, analytic_embeddings
 from .experiments import verify_mobius, verify_res2vec, verify_word2vec
 from .experiments.compare import DEMO, DEMO_NOTE, CompareConfig
 from .experiments.horizons_config import HorizonsConfig
@@ -21,6 +22,7 @@ from .options import (
     HelpFormatter,
     Parser,
     add_config_options,
+    add_signature_options,
     config_from_args,
     list_of,
     output_directory,
@@ -78,22 +80,10 @@ def _init(args: argparse.Namespace) -> None:
 
     output_file(args.output)
     stats = CorpusStats.load(args.stats)
-    E = analytic_embeddings(
-        stats, args.dim, args.method, scale=args.scale, seed=args.seed, epsilon=args.epsilon, control=args.control
-    )
-    torch.save(
-        {
-            "embeddings": E,
-            "tokens": list(stats.vocab.tokens),
-            "method": args.method,
-            "control": args.control,
-            "seed": args.seed,
-            "scale": args.scale,
-            "epsilon": args.epsilon,
-            "stats": str(args.stats),
-        },
-        args.output,
-    )
+    settings = {name: getattr(args, name) for name in args.params}
+    E = analytic_embeddings(stats, args.dim, **settings)
+    saved = {"embeddings": E, "tokens": list(stats.vocab.tokens), "dim": args.dim, **settings, "stats": str(args.stats)}
+    torch.save(saved, args.output)
     print(f"{args.method} embeddings {tuple(E.shape)}, RMS {float(E.pow(2).mean().sqrt()):.4g} -> {args.output}")
 
 
@@ -209,6 +199,15 @@ def _add_stats(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_stats)
 
 
+INIT_HELP = {
+    "method": "how the embedding is computed",
+    "scale": "match (the random init's RMS), an RMS value, or none (as computed)",
+    "seed": "seed of the randomized SVD and the controls",
+    "control": "write a control of the init instead: random_rownorm or shuffled",
+    "epsilon": "MobiusKernel epsilon",
+}
+
+
 def _add_init(sub: argparse._SubParsersAction) -> None:
     """``init STATS --dim D -o OUT.pt``: an analytic embedding matrix."""
     p = sub.add_parser(
@@ -221,23 +220,17 @@ def _add_init(sub: argparse._SubParsersAction) -> None:
         "random_rownorm (the init's row norms, random directions), shuffled (its rows given to other tokens).",
     )
     p.add_argument("stats", help="statistics .npz")
-    p.add_argument("--dim", type=int, required=True, help="embedding dimension (required)")
-    p.add_argument(
-        "--method",
-        choices=METHODS,
-        default=DEFAULT_METHOD,
-        help=f"how the embedding is computed (default: {DEFAULT_METHOD})",
+    p.add_argument("--dim", type=positive_int, required=True, help="embedding dimension (required)")
+    params = add_signature_options(
+        p,
+        analytic_embeddings,
+        INIT_HELP,
+        choices={"method": METHODS, "control": (*CONTROLS, None)},
+        parse={"scale": _scale},
+        exclude=("k0_method",),
     )
-    p.add_argument(
-        "--control", choices=CONTROLS, default=None, help="write a control of the init instead (default: none)"
-    )
-    p.add_argument(
-        "--scale", type=_scale, default="match", help="match (the random init's RMS) or an RMS value (default: match)"
-    )
-    p.add_argument("--seed", type=int, default=0, help="seed of the randomized SVD and the controls (default: 0)")
-    p.add_argument("--epsilon", type=float, default=0.003, help="MobiusKernel epsilon (default: 0.003)")
     p.add_argument("-o", "--output", required=True, help="output .pt path (required)")
-    p.set_defaults(func=_init)
+    p.set_defaults(func=_init, params=params)
 
 
 def _add_comparisons(sub: argparse._SubParsersAction) -> None:

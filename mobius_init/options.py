@@ -180,6 +180,7 @@ def add_signature_options(
             kwargs["type"] = _none_or(function_type) if optional else function_type
             if name in choices:
                 kwargs["choices"] = choices[name]
+                kwargs["metavar"] = "{" + ",".join(_show(c) for c in choices[name]) + "}"
         parser.add_argument(flag(name), **kwargs)
         names.append(name)
     parser.set_defaults(option_flags={n: flag(n) for n in names})

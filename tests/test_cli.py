@@ -119,6 +119,13 @@ def test_init_command(tmp_path, capsys, lee_docs):
     assert saved["embeddings"].shape == (300, 16) and saved["tokens"][0] == "the"
     assert main(["init", str(stats_path), "--dim", "301", "-o", str(out)]) == 2
     assert "dim must be an integer in [1, V = 300]" in capsys.readouterr().err
+    (tmp_path / "init.yaml").write_text("method: random\nseed: 3\ncontrol: shuffled\n")  # init's own settings file
+    argv = ["init", str(stats_path), "--dim", "8", "--config", str(tmp_path / "init.yaml"), "--seed", "4", "-o"]
+    assert main([*argv, str(out)]) == 0
+    saved = torch.load(out)
+    assert (saved["method"], saved["seed"], saved["control"], saved["scale"]) == ("random", 4, "shuffled", "match")
+    assert main(["init", str(stats_path), "--dim", "8", "--control", "none", "-o", str(out)]) == 0
+    assert torch.load(out)["control"] is None
 
 
 def test_demo_shows_the_recommended_init_with_its_controls_and_says_what_it_cannot_show(tmp_path, capsys):

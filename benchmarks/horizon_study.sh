@@ -2,7 +2,7 @@
 # The init-horizons study (issue 19), stage by stage, each resumable: rerun this script after an
 # interruption and finished trunks and branches are kept. Outputs in runs/ (not committed); the
 # small results are copied to docs/results/horizons/ by hand after each stage.
-#   bash benchmarks/horizon_study.sh [sweep|refine|study|longref|report|width|ablations|bvb|all]   (OMP_NUM_THREADS=1: one core per process)
+#   bash benchmarks/horizon_study.sh [sweep|refine|study|longref|report|width|ablations|bvb|bvb_width|all]   (OMP_NUM_THREADS=1: one core per process)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONFIG=benchmarks/configs/horizons.yaml  # the settings every stage shares
@@ -127,6 +127,16 @@ bvb() {  # best against best (issue 28): both arms over one grid of embedding mu
   wait  # the report of everything the directory holds: python benchmarks/horizon_bvb_report.py "$out"
 }
 
+bvb_width() {  # width 256 x 4 layers (issue 28): both arms at their two best multipliers of bvb, seed 0, to 800 steps
+  local out=${BVB_OUT:-$RUNS/horizons-width256}
+  for mult in 10 3 30; do
+    mobius-init horizons "${COMMON[@]}" --config benchmarks/configs/horizons-width256.yaml -o "$out" \
+      --embedding-lr-mults "$mult" &
+    while [ "$(jobs -rp | wc -l)" -ge "$BVB_JOBS" ]; do sleep 10; done
+  done
+  wait
+}
+
 case $stage in
   sweep) sweep ;;
   refine) refine ;;
@@ -136,6 +146,7 @@ case $stage in
   longref) longref ;;
   report) report ;;
   bvb) bvb ;;
+  bvb_width) bvb_width ;;
   all) sweep; refine; study; longref & { ablations; width; }; wait; report ;;
-  *) echo "usage: $0 [sweep|refine|study|longref|report|width|ablations|bvb|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [sweep|refine|study|longref|report|width|ablations|bvb|bvb_width|all]" >&2; exit 2 ;;
 esac

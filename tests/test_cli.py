@@ -206,11 +206,19 @@ def test_a_committed_result_reruns_from_its_report(result, capsys):
         assert settings[name] == stored[name], name
 
 
-def test_the_committed_study_configs_load(capsys):
-    configs = [str(ROOT / "benchmarks/configs" / name) for name in ("horizons.yaml", "horizons-bvb.yaml")]
+@pytest.mark.parametrize(
+    "study, horizons, width",
+    [
+        ("horizons-bvb.yaml", [100, 200, 400, 800, 1600, 3200], 128),
+        ("horizons-width256.yaml", [100, 200, 400, 800], 256),
+    ],
+)
+def test_the_committed_study_configs_load(capsys, study, horizons, width):
+    configs = [str(ROOT / "benchmarks/configs" / name) for name in ("horizons.yaml", study)]
     assert main(["horizons", *(a for c in configs for a in ("--config", c)), "--print-config"]) == 0
     settings = yaml.safe_load(capsys.readouterr().out)
-    assert settings["data"]["vocab_size"] == 8192 and settings["horizons"] == [100, 200, 400, 800, 1600, 3200]
+    assert settings["data"]["vocab_size"] == 8192 and settings["horizons"] == horizons
+    assert settings["model"]["n_embd"] == width
 
 
 def test_res2vec_and_stats_read_settings_files(tmp_path, capsys):

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 SHARED_DATA = Path(os.environ.get("MOBIUS_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 SHARD_AA = SHARED_DATA / "corpus" / "enwiki-2015-wikiextractor-AA.txt.xz"
@@ -125,18 +126,21 @@ def similarity_files() -> dict[str, Path]:
     return files
 
 
-def train_word2vec(corpus: Path, sg: bool, vector_size: int = 300, max_final_vocab: int | None = None):
+def train_word2vec(corpus: Any, sg: bool, vector_size: int = 300, max_final_vocab: int | None = None):
     """gensim Word2Vec (window 5, min_count 5, negative 5, 5 epochs, 2 workers, seed 0) on the
-    text8-normalised corpus, read by ``res2vec.baselines``. Returns (KeyedVectors, seconds spent reading)."""
+    text8-normalised corpus (a path, or anything ``res2vec.baselines`` reads), read by it. Returns
+    (KeyedVectors, seconds spent reading, tokens read)."""
     from res2vec.baselines import train_word2vec as train
     from res2vec.baselines import word2vec_sentences
 
     t0 = time.perf_counter()
     sentences = word2vec_sentences(corpus)
     read_seconds = time.perf_counter() - t0
+    n_tokens = sum(map(len, sentences))
     if max_final_vocab is None:
-        return train(sentences, sg=sg, vector_size=vector_size), read_seconds
+        return train(sentences, sg=sg, vector_size=vector_size), read_seconds, n_tokens
     from collections import Counter
 
     counts = Counter(w for s in sentences for w in s).most_common(max_final_vocab)
-    return train(sentences, sg=sg, vector_size=vector_size, vocabulary=tuple(zip(*counts, strict=True))), read_seconds
+    vocabulary = tuple(zip(*counts, strict=True))
+    return train(sentences, sg=sg, vector_size=vector_size, vocabulary=vocabulary), read_seconds, n_tokens

@@ -33,7 +33,7 @@ def phase(name: str, corpus: Path) -> dict:
     t0 = time.perf_counter()
     extra: dict = {}
     if name == "skipgram":
-        kv, extra["read_seconds"] = train_word2vec(corpus, sg=True, vector_size=DIM, max_final_vocab=VOCAB)
+        kv, extra["read_seconds"], _ = train_word2vec(corpus, sg=True, vector_size=DIM, max_final_vocab=VOCAB)
     else:
         model = Res2Vec(method=name, dim=DIM, max_dim=DIM, weighting="linear", vocab_size=VOCAB).fit(corpus)
         kv, extra["stages"] = model.wv, model.results_["seconds"]

@@ -57,7 +57,7 @@ def phase(name: str, corpus: Path) -> dict:
             "params": r["params"],
         }
     else:
-        kv, t_read = train_word2vec(corpus, sg=name == "skipgram")
+        kv, t_read, _ = train_word2vec(corpus, sg=name == "skipgram")
         extra = {"dim": 300, "read_seconds": t_read}
     return scored(kv, time.perf_counter() - t0, **extra)
 

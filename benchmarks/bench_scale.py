@@ -29,7 +29,16 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SHARED_DATA, MemorySampler, markdown_table, parse_args, require, run_phase, save_results  # noqa: E402
+from _common import (  # noqa: E402
+    SHARED_DATA,
+    MemorySampler,
+    markdown_table,
+    parse_args,
+    require,
+    run_phase,
+    save_results,
+    train_word2vec,
+)
 
 SHARDS = [SHARED_DATA / "corpus" / f"enwiki-2015-wikiextractor-{s}.txt.xz" for s in ("AA", "AB", "AC")]
 PHASES = ("shards", "billion", "skipgram_1", "skipgram_3")
@@ -38,14 +47,11 @@ PHASES = ("shards", "billion", "skipgram_1", "skipgram_3")
 def skipgram(files: list[Path]) -> dict:
     """gensim skip-gram on ``files``, reading (text8, as Res2Vec reads) included in its seconds."""
     from mobius_init.corpus import Files
-    from res2vec.baselines import train_word2vec, word2vec_sentences
 
     start = time.perf_counter()
-    sentences = word2vec_sentences(Files(files))
-    read = time.perf_counter() - start
-    train_word2vec(sentences, sg=True)
+    _, read, n_tokens = train_word2vec(Files(files), sg=True)
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "read_seconds": read, "n_tokens_raw": sum(map(len, sentences)), "files": len(files)}
+    return {"seconds": seconds, "read_seconds": read, "n_tokens_raw": n_tokens, "files": len(files)}
 
 
 def extrapolated(results: dict) -> dict | None:
@@ -114,18 +120,17 @@ def main() -> None:
                     f"skip-gram at {results['billion']['n_tokens_raw']:,} tokens: {line['seconds_at_billion']:.0f} s, "
                     f"{line['ratio_to_res2vec']:.1f}x Res2Vec's billion-token run"
                 )
-            save_results(args, {**results, "cpus": os.cpu_count()})
-            continue
-        print(
-            f"\n{name}: {r['n_tokens_raw']:,} tokens ({r['files']} files), vocabulary {r['vocab_size']:,}, "
-            f"{r['nnz']:,} non-zeros, d = {r['dim']}: {r['seconds'] / 60:.1f} min, peak {r['peak_gib']:.2f} GiB"
-        )
-        print(
-            markdown_table(
-                ["stage", "seconds", "peak GiB"],
-                [[s, f"{t:.1f}", f"{r['stage_peak_gib'][s]:.2f}"] for s, t in r["stages"].items()],
+        else:
+            print(
+                f"\n{name}: {r['n_tokens_raw']:,} tokens ({r['files']} files), vocabulary {r['vocab_size']:,}, "
+                f"{r['nnz']:,} non-zeros, d = {r['dim']}: {r['seconds'] / 60:.1f} min, peak {r['peak_gib']:.2f} GiB"
             )
-        )
+            print(
+                markdown_table(
+                    ["stage", "seconds", "peak GiB"],
+                    [[s, f"{t:.1f}", f"{r['stage_peak_gib'][s]:.2f}"] for s, t in r["stages"].items()],
+                )
+            )
         save_results(args, {**results, "cpus": os.cpu_count()})
 
 

@@ -79,18 +79,18 @@ def lu_normalised(Y: torch.Tensor) -> torch.Tensor:
 
 def sketch(P, scheme: str, p: int, q: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
     """The top-DIM triplets of sparse ``P`` by ``scheme`` with ``p`` extra columns and ``q`` iterations."""
-    from mobius_init.spectral import fix_signs, orthonormal, torch_csr
+    from mobius_init.spectral import orthonormal, rayleigh_ritz, sparse_matmul, torch_csr
 
     clock = Clock()
     A, At = torch_csr(P), torch_csr(P.T)
     n = P.shape[1]
     width = DIM + p
     omega = torch.from_numpy(np.random.default_rng(SEED).standard_normal((n, width))).to(torch.float32)
-    Y = clock("products", torch.matmul, A, omega)
+    Y = clock("products", sparse_matmul, A, omega)
     if scheme == "block Krylov":
         blocks = [clock("orthonormalisation", orthonormal, Y)]
         for _ in range(q):
-            Y = clock("products", lambda Q: A @ (At @ Q), blocks[-1])
+            Y = clock("products", lambda Q: sparse_matmul(A, sparse_matmul(At, Q)), blocks[-1])
             blocks.append(clock("orthonormalisation", orthonormal, Y))
         Q = clock("orthonormalisation", lambda K: torch.linalg.qr(K, mode="reduced").Q, torch.cat(blocks, dim=1))
     else:
@@ -98,24 +98,18 @@ def sketch(P, scheme: str, p: int, q: int) -> tuple[np.ndarray, np.ndarray, np.n
         Q = clock("orthonormalisation", normalise, Y)
         for _ in range(q):
             if scheme == "once per iteration":
-                Q = clock("orthonormalisation", orthonormal, clock("products", lambda Q: A @ (At @ Q), Q))
+                Q = clock(
+                    "orthonormalisation",
+                    orthonormal,
+                    clock("products", lambda Q: sparse_matmul(A, sparse_matmul(At, Q)), Q),
+                )
             else:
-                Z = clock("orthonormalisation", normalise, clock("products", torch.matmul, At, Q))
-                Q = clock("orthonormalisation", normalise, clock("products", torch.matmul, A, Z))
+                Z = clock("orthonormalisation", normalise, clock("products", sparse_matmul, At, Q))
+                Q = clock("orthonormalisation", normalise, clock("products", sparse_matmul, A, Z))
         if scheme == "LU":
             Q = clock("orthonormalisation", orthonormal, Q)
 
-    def project(Q: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        B = (At @ Q).T.double()
-        eigenvalues, Ub = torch.linalg.eigh(B @ B.T)
-        order = torch.argsort(eigenvalues, descending=True)[:DIM]
-        S = eigenvalues[order].clamp_min(0).sqrt()
-        Ub = Ub[:, order]
-        Vt = (Ub.T @ B) / S.clamp_min(torch.finfo(torch.float64).tiny)[:, None]
-        U, Vt = fix_signs((Q.double() @ Ub).numpy(), Vt.numpy(), axis_of_components=0)
-        return U, S.numpy(), Vt
-
-    U, S, Vt = clock("projection", project, Q)
+    U, S, Vt = clock("projection", rayleigh_ritz, At, Q, DIM)
     return U, S, Vt, clock.parts
 
 

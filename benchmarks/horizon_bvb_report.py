@@ -13,6 +13,10 @@ trained on an earlier machine count as if they were here (and are not retrained 
 archive written to OUT holds every record of the directory, restored ones included, so it grows with
 the study from machine to machine.
 
+``--embedding-lr-mults 1,3,10,30``: the report on those cells of both arms' grids only, so that the best
+cell is chosen on every seed those cells have (the choice uses the seeds every cell shares); it writes no
+archive (the unfiltered report's holds every record).
+
 ``--earlier``: final losses this directory no longer holds (branches trained on an earlier machine), read
 from an earlier report's summary.json: a cell's only seed there, or the one seed missing here when all its
 others are present (its value is n * mean - the others' sum). They are listed at the top of results.md.
@@ -86,6 +90,11 @@ def merged(results: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return {arm: {h: dict(sorted(out[arm][h].items())) for h in sorted(out[arm])} for arm in out}
 
 
+def only_multipliers(results: dict[str, Any], mults: set[float]) -> dict[str, Any]:
+    """The arms (``init|lr|mult``) whose embedding multiplier is one of ``mults``, every init alike."""
+    return {arm: by_h for arm, by_h in results.items() if float(arm.split("|")[2]) in mults}
+
+
 def provenance(extra: dict[str, Any], source: Path) -> str:
     if not extra:
         return ""
@@ -102,6 +111,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/results/horizons-bvb"))
     parser.add_argument("--earlier", type=Path, help="an earlier report's summary.json (see above)")
     parser.add_argument("--logs", type=Path, help="an archive of run records to restore (see above)")
+    parser.add_argument(
+        "--embedding-lr-mults",
+        type=lambda text: {float(v) for v in text.split(",")},
+        help="report only these multipliers' cells, for both arms (a grid that more seeds cover; default: all)",
+    )
     args = parser.parse_args()
     if args.logs:
         restored = restore(load_study_logs(args.logs), args.study)
@@ -114,6 +128,8 @@ def main() -> None:
     results = collect_runs(config, model_config, args.study)
     extra = recovered(earlier, results) if earlier else {}
     results = merged(results, extra)
+    if args.embedding_lr_mults:
+        results = only_multipliers(results, args.embedding_lr_mults)
     report = {
         "config": saved,
         "warmup_steps": config.warmup,
@@ -132,8 +148,9 @@ def main() -> None:
     (args.out / "summary.json").write_text(json.dumps({k: v for k, v in report.items() if k != "config"}, indent=1))
     (args.out / "results.md").write_text(provenance(extra, args.earlier) + markdown_table(report))
     plot(report, args.out / "horizons.png")
-    with gzip.GzipFile(args.out / "logs.json.gz", "wb", mtime=0) as f:  # mtime 0: the same records, the same bytes
-        f.write(json.dumps(load_study_logs(args.study), sort_keys=True).encode())
+    if not args.embedding_lr_mults:  # the archive is the whole study's, written by the unfiltered report
+        with gzip.GzipFile(args.out / "logs.json.gz", "wb", mtime=0) as f:  # mtime 0: the same records, same bytes
+            f.write(json.dumps(load_study_logs(args.study), sort_keys=True).encode())
     print((args.out / "results.md").read_text())
 
 

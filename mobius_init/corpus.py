@@ -37,6 +37,7 @@ from tokenizers import Regex, normalizers
 NORMALIZATIONS = ("none", "lower", "text8")
 BUILTIN = {"lee": "lee_background.cor"}
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+COMPRESSED_SUFFIXES = frozenset(_OPENERS)
 _NOT_ASCII_LETTERS = re.compile("[^A-Za-z]+")
 _BLOCK = 1 << 23  # bytes read at a time
 # Bytes -> text8 bytes in one C call: ASCII letters lowercased, every other byte (UTF-8 multi-byte

@@ -26,20 +26,31 @@ import threading
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tokenizers import Tokenizer
 from tqdm.auto import tqdm
 
-from .corpus import TEXT8_BYTES, check_preset, decode, normalize_text, normalizer, raw_documents, source_files
+from .corpus import (
+    COMPRESSED_SUFFIXES,
+    TEXT8_BYTES,
+    check_preset,
+    decode,
+    normalize_text,
+    normalizer,
+    raw_documents,
+    source_files,
+)
 from .id_stream import IdStream
 from .tokenization import KINDS, as_tokenizer, encode_batches, tokenizer_tokens, train_bpe, word_tokenizer
 from .vocab import ORDERS, Vocabulary
 
 WORD_MIN_COUNT = 5  # word2vec's and gensim's default
 _BATCH_BYTES = 1 << 22  # text encoded at a time on the word path
-PARALLEL_BYTES = 1 << 25  # file sources this large are split into words by worker processes
+PARALLEL_BYTES = 1 << 25  # file sources of this much text are split into words by worker processes
+COMPRESSION_RATIO = 4  # text bytes per byte of a .gz/.bz2/.xz file, roughly (English text: 3-4.5 x)
 
 
 def default_normalize(tokenizer: Any) -> str:
@@ -191,12 +202,18 @@ def doc_batches(docs: Iterable[str | bytes], batch_bytes: int | None = None) -> 
         yield batch
 
 
+def _text_bytes(path: Path) -> int:
+    """About how many bytes of text a corpus file holds (a compressed file's size times the usual ratio)."""
+    size = path.stat().st_size
+    return size * COMPRESSION_RATIO if path.suffix in COMPRESSED_SUFFIXES else size
+
+
 def _pool(workers: int, source: Any) -> Any:
     """A process pool for the word path when it pays: a file source of 32 MB or more, fork available."""
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return contextlib.nullcontext()
     files = source_files(source)
-    if files is None or sum(f.stat().st_size for f in files) < PARALLEL_BYTES:
+    if files is None or sum(_text_bytes(f) for f in files) < PARALLEL_BYTES:
         return contextlib.nullcontext()
     return multiprocessing.get_context("fork").Pool(workers)
 

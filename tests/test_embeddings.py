@@ -13,7 +13,7 @@ from mobius_init.embeddings import (
     rms,
 )
 from mobius_init.matrices import mstar_dense
-from mobius_init.spectral import block_krylov_svd, randomized_svd
+from mobius_init.spectral import PANEL_COLUMNS, block_krylov_svd, randomized_svd, sparse_matmul, torch_csr
 from mobius_init.weights import apply_embeddings_
 
 
@@ -90,6 +90,13 @@ def test_block_krylov_svd_matches_dense_svd(stats):
     np.testing.assert_allclose(block_krylov_svd(P, 10)[1], S_dense, rtol=1e-2)  # float32 defaults
     first, again = block_krylov_svd(P, 10, seed=1), block_krylov_svd(P, 10, seed=1)
     assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))  # bit-identical for a seed
+
+
+def test_sparse_matmul_in_panels_gives_the_product_bit_for_bit(stats):
+    A = torch_csr(stats.ppmi(0.75))
+    Y = torch.from_numpy(np.random.default_rng(0).standard_normal((A.shape[1], 2 * PANEL_COLUMNS + 5))).float()
+    assert torch.equal(sparse_matmul(A, Y), A @ Y)  # three panels, the last one narrower
+    assert torch.equal(sparse_matmul(A, Y[:, :3]), A @ Y[:, :3])
 
 
 def test_mstar_embeddings_match_dense_v1000(lee_stats):

@@ -104,3 +104,23 @@ def test_worker_processes_give_the_same_result(monkeypatch, lee_path):
     assert one.vocab.tokens == two.vocab.tokens and np.array_equal(one.vocab.counts, two.vocab.counts)
     np.testing.assert_array_equal(one.ids(), two.ids())
     assert [len(d) for d in one.documents()] == [len(d) for d in two.documents()]
+
+
+def test_a_compressed_corpus_counts_its_text_not_its_file_size_for_the_worker_pool(monkeypatch, tmp_path):
+    """A 26 MB .xz shard holds about 100 MB of text: it qualifies for the worker processes as that much text."""
+    import contextlib
+    import lzma
+
+    import mobius_init.encoding as encoding
+
+    text = ("the cat sat on the mat " * 2000 + "\n").encode()
+    plain, packed = tmp_path / "a.txt", tmp_path / "a.txt.xz"
+    plain.write_bytes(text)
+    packed.write_bytes(lzma.compress(text))
+    assert encoding._text_bytes(plain) == len(text)
+    assert encoding._text_bytes(packed) == packed.stat().st_size * encoding.COMPRESSION_RATIO
+    monkeypatch.setattr(encoding, "PARALLEL_BYTES", 5 * packed.stat().st_size)  # more text than it holds
+    assert isinstance(encoding._pool(2, str(packed)), contextlib.nullcontext)
+    monkeypatch.setattr(encoding, "PARALLEL_BYTES", 2 * packed.stat().st_size)  # above the file's own bytes only
+    with encoding._pool(2, str(packed)) as pool:  # its text is enough: a pool
+        assert pool is not None and pool.map(len, ["ab"]) == [2]

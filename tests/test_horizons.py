@@ -702,3 +702,10 @@ def test_an_earlier_reports_missing_seed_is_recovered_exactly_and_only_when_alon
         list(merged["random|0.001|30"][100]) == [0, 1, 2] and merged["random|0.001|3"][100][1]["final_val_loss"] == 6.9
     )
     assert report.merged(here, report.recovered({"summary": {}}, here)) == here
+
+
+def test_a_report_on_part_of_the_grid_keeps_those_multipliers_for_every_init():
+    report = _bvb_report()
+    results = {f"{init}|0.001|{m}": {100: {}} for init in ("random", "ppmi_svd+unigram") for m in (1, 3, 100)}
+    kept = report.only_multipliers(results, {1.0, 3.0})
+    assert sorted(kept) == ["ppmi_svd+unigram|0.001|1", "ppmi_svd+unigram|0.001|3", "random|0.001|1", "random|0.001|3"]

@@ -87,10 +87,14 @@ def sketch(P, scheme: str, p: int, q: int) -> tuple[np.ndarray, np.ndarray, np.n
     width = DIM + p
     omega = torch.from_numpy(np.random.default_rng(SEED).standard_normal((n, width))).to(torch.float32)
     Y = clock("products", sparse_matmul, A, omega)
+
+    def gram_product(Q: torch.Tensor) -> torch.Tensor:  # A Aᵀ Q
+        return sparse_matmul(A, sparse_matmul(At, Q))
+
     if scheme == "block Krylov":
         blocks = [clock("orthonormalisation", orthonormal, Y)]
         for _ in range(q):
-            Y = clock("products", lambda Q: sparse_matmul(A, sparse_matmul(At, Q)), blocks[-1])
+            Y = clock("products", gram_product, blocks[-1])
             blocks.append(clock("orthonormalisation", orthonormal, Y))
         Q = clock("orthonormalisation", lambda K: torch.linalg.qr(K, mode="reduced").Q, torch.cat(blocks, dim=1))
     else:
@@ -98,11 +102,7 @@ def sketch(P, scheme: str, p: int, q: int) -> tuple[np.ndarray, np.ndarray, np.n
         Q = clock("orthonormalisation", normalise, Y)
         for _ in range(q):
             if scheme == "once per iteration":
-                Q = clock(
-                    "orthonormalisation",
-                    orthonormal,
-                    clock("products", lambda Q: sparse_matmul(A, sparse_matmul(At, Q)), Q),
-                )
+                Q = clock("orthonormalisation", orthonormal, clock("products", gram_product, Q))
             else:
                 Z = clock("orthonormalisation", normalise, clock("products", sparse_matmul, At, Q))
                 Q = clock("orthonormalisation", normalise, clock("products", sparse_matmul, A, Z))

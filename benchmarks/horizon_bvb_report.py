@@ -35,6 +35,7 @@ from mobius_init.experiments.data import load_or_prepare, write_atomic
 from mobius_init.experiments.horizons import HorizonsConfig, _parameter_counts, collect_runs
 from mobius_init.experiments.horizons_forecast import load_study_logs
 from mobius_init.experiments.horizons_report import best_against_best, markdown_table, plot, summarize
+from mobius_init.options import list_of
 
 
 def rebuilt(cls: type, values: dict[str, Any]) -> Any:
@@ -113,7 +114,7 @@ def main() -> None:
     parser.add_argument("--logs", type=Path, help="an archive of run records to restore (see above)")
     parser.add_argument(
         "--embedding-lr-mults",
-        type=lambda text: {float(v) for v in text.split(",")},
+        type=list_of(float),
         help="report only these multipliers' cells, for both arms (a grid that more seeds cover; default: all)",
     )
     args = parser.parse_args()
@@ -127,9 +128,9 @@ def main() -> None:
     model_config = replace(config.model, vocab_size=data.stats.vocab_size)
     results = collect_runs(config, model_config, args.study)
     extra = recovered(earlier, results) if earlier else {}
+    if args.embedding_lr_mults:  # the earlier report's finals too, so its provenance lists only these cells
+        results, extra = (only_multipliers(r, set(args.embedding_lr_mults)) for r in (results, extra))
     results = merged(results, extra)
-    if args.embedding_lr_mults:
-        results = only_multipliers(results, args.embedding_lr_mults)
     report = {
         "config": saved,
         "warmup_steps": config.warmup,

@@ -209,7 +209,8 @@ def _text_bytes(path: Path) -> int:
 
 
 def _pool(workers: int, source: Any) -> Any:
-    """A process pool for the word path when it pays: a file source of 32 MB or more, fork available."""
+    """A process pool for the word path when it pays: file sources holding 32 MB of text or more
+    (:func:`_text_bytes`), fork available."""
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return contextlib.nullcontext()
     files = source_files(source)

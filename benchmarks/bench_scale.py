@@ -114,12 +114,6 @@ def main() -> None:
         results[name] = r = run_phase(__file__, name, "--repeat", str(args.repeat))
         if name.startswith("skipgram"):
             print(f"\n{name}: {r['n_tokens_raw']:,} tokens ({r['files']} files): {r['seconds']:.1f} s")
-            results["skipgram_extrapolated"] = line = extrapolated(results)
-            if line:
-                print(
-                    f"skip-gram at {results['billion']['n_tokens_raw']:,} tokens: {line['seconds_at_billion']:.0f} s, "
-                    f"{line['ratio_to_res2vec']:.1f}x Res2Vec's billion-token run"
-                )
         else:
             print(
                 f"\n{name}: {r['n_tokens_raw']:,} tokens ({r['files']} files), vocabulary {r['vocab_size']:,}, "
@@ -130,6 +124,13 @@ def main() -> None:
                     ["stage", "seconds", "peak GiB"],
                     [[s, f"{t:.1f}", f"{r['stage_peak_gib'][s]:.2f}"] for s, t in r["stages"].items()],
                 )
+            )
+        # recomputed after every phase, so a rerun of either side never leaves a stale ratio
+        results["skipgram_extrapolated"] = line = extrapolated(results)
+        if line:
+            print(
+                f"skip-gram at {results['billion']['n_tokens_raw']:,} tokens: {line['seconds_at_billion']:.0f} s, "
+                f"{line['ratio_to_res2vec']:.1f}x Res2Vec's billion-token run"
             )
         save_results(args, {**results, "cpus": os.cpu_count()})
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import multiprocessing
 import os
 import queue
@@ -174,7 +175,8 @@ def encode_words(batch: list, normalize: str, min_doc_tokens: int = 1) -> tuple[
     """One batch of raw documents -> its distinct words (in order of first occurrence), every kept word
     as a batch-local id (int32) into them, and each kept document's length (documents with fewer than
     ``min_doc_tokens`` words, or none, are left out). No Python work per word: list ``split`` and
-    ``extend``, ``dict.fromkeys`` and a C-level ``map``; batches can go to other processes."""
+    ``extend`` and one C-level ``map`` of ``dict.setdefault`` (each word's first position, ranked into
+    dense ids by ``searchsorted``); batches can go to other processes."""
     words: list = []
     lengths: list[int] = []
     for doc in batch:
@@ -182,9 +184,10 @@ def encode_words(batch: list, normalize: str, min_doc_tokens: int = 1) -> tuple[
         if len(tokens) >= max(min_doc_tokens, 1):
             words += tokens
             lengths.append(len(tokens))
-    distinct = dict.fromkeys(words)
-    local = dict(zip(distinct, range(len(distinct)), strict=True))  # ids for the batch's distinct words
-    return list(local), np.fromiter(map(local.__getitem__, words), dtype=np.int32, count=len(words)), lengths
+    first: dict = {}  # word -> position of its first occurrence, in order of first occurrence
+    position = np.fromiter(map(first.setdefault, words, itertools.count()), dtype=np.int64, count=len(words))
+    starts = np.fromiter(first.values(), dtype=np.int64, count=len(first))  # increasing
+    return list(first), np.searchsorted(starts, position).astype(np.int32), lengths
 
 
 def doc_batches(docs: Iterable[str | bytes], batch_bytes: int | None = None) -> Iterator[list]:
@@ -293,7 +296,7 @@ def _vocabulary(
 ) -> Vocabulary:
     """The vocabulary of the encoded ids: tokens seen at least ``min_count`` times (the ``vocab_size`` most
     frequent of them for words), in ``order``; a BPE that trained more ids than occur is warned about."""
-    counts = np.bincount(stream.ids, minlength=len(tokens)) if stream.n_tokens else np.zeros(len(tokens), np.int64)
+    counts = stream.counts(len(tokens))
     vocab = Vocabulary.from_counts(
         tokens, counts, min_count=min_count, vocab_size=vocab_size if word else None, order=order
     )

@@ -56,6 +56,14 @@ class IdStream:
         """Every id in order (after :meth:`finish`): int32, memory-mapped when spilled."""
         return self._ids
 
+    def counts(self, n: int, block_tokens: int = 1 << 24) -> np.ndarray:
+        """How often each id in ``range(n)`` occurs (int64, length ``n``), counted a block at a time:
+        ``np.bincount`` casts its input to int64, so one call on every id would copy them all."""
+        counts = np.zeros(n, dtype=np.int64)
+        for start in range(0, self.n_tokens, block_tokens):
+            counts += np.bincount(self._ids[start : start + block_tokens], minlength=n)
+        return counts
+
     @property
     def n_docs(self) -> int:
         return len(self.offsets) - 1

@@ -52,6 +52,11 @@ def test_spilled_ids_read_back_the_same(lee_docs, tmp_path):
     for a, b in zip(small.stream.documents(table), stream.documents(table, block_tokens=777), strict=True):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(spilled.ids(), small.ids())
+    n = small.table.size
+    expected = np.bincount(np.asarray(stream.ids), minlength=n)
+    for block in (777, 1 << 24):  # counted a block at a time: the same counts
+        np.testing.assert_array_equal(stream.counts(n, block_tokens=block), expected)
+    assert stream.counts(n).dtype == np.int64 and IdStream().finish().counts(3).tolist() == [0, 0, 0]
 
 
 def test_prefetch_keeps_order_and_raises():

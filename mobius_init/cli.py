@@ -15,6 +15,7 @@ from .embeddings import CONTROLS, METHODS, analytic_embeddings
 from .experiments import verify_mobius, verify_res2vec, verify_word2vec
 from .experiments.compare import DEMO, DEMO_NOTE, CompareConfig
 from .experiments.horizons_config import HorizonsConfig
+from .experiments.horizons_forecast import LAWS, forecast_study
 from .experiments.verify_mobius import VerifyConfig
 from .experiments.verify_res2vec import Res2VecVerifyConfig
 from .experiments.verify_word2vec import Word2VecVerifyConfig
@@ -144,9 +145,9 @@ VERIFY_EXCLUDE = RUN_FIELDS + ("train.steps", "train.eval_every")
 def _forecast(args: argparse.Namespace) -> None:
     import json
 
-    from .experiments.horizons_forecast import forecast_study, markdown
+    from .experiments.horizons_forecast import markdown
 
-    report = forecast_study(Path(args.study), sorted(set(args.horizons)), law=args.law)
+    report = forecast_study(Path(args.study), **{name: getattr(args, name) for name in args.params})
     print(markdown(report))
     out = Path(args.study, "forecast.json") if Path(args.study).is_dir() else None
     if out is not None:
@@ -288,6 +289,13 @@ def _add_horizons(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_horizons, defaults=horizon_defaults)
 
 
+FORECAST_HELP = {
+    "horizons": "comma-separated training lengths in steps, e.g. 6400,12800 (default: twice and four times the "
+    "study's longest horizon)",
+    "law": "the loss law: multi_power (Luo et al. 2025) or tissue (Tissue et al. 2024)",
+}
+
+
 def _add_forecast(sub: argparse._SubParsersAction) -> None:
     """``forecast STUDY --horizons ...``: a loss law read past the study."""
     p = sub.add_parser(
@@ -300,19 +308,10 @@ def _add_forecast(sub: argparse._SubParsersAction) -> None:
         "held-out branches (docs/results/forecast.md): the numbers are rough. Writes STUDY/forecast.json.",
     )
     p.add_argument("study", help="a directory written by 'mobius-init horizons'")
-    p.add_argument(
-        "--horizons",
-        type=list_of(positive_int),
-        required=True,
-        help="comma-separated training lengths in steps, e.g. 6400,12800 (required)",
+    params = add_signature_options(
+        p, forecast_study, FORECAST_HELP, choices={"law": tuple(LAWS)}, parse={"horizons": list_of(positive_int)}
     )
-    p.add_argument(
-        "--law",
-        choices=("multi_power", "tissue"),
-        default="multi_power",
-        help="the loss law: multi_power (Luo et al. 2025) or tissue (Tissue et al. 2024) (default: multi_power)",
-    )
-    p.set_defaults(func=_forecast)
+    p.set_defaults(func=_forecast, params=params)
 
 
 def _add_verify(sub: argparse._SubParsersAction) -> None:

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from mobius_init import __version__
 from mobius_init.cooccurrence import WEIGHTINGS
 from mobius_init.corpus import NORMALIZATIONS, source_files
-from mobius_init.options import HelpFormatter, Parser, add_signature_options, output_directory, run_command
+from mobius_init.options import HelpFormatter, Parser, add_signature_options, list_of, output_directory, run_command
 
+from .evaluate import evaluate
 from .model import DIM_RULES, METHODS, SVDS, Res2Vec
 from .resonance import METRICS
 
@@ -37,6 +38,14 @@ HELP = {
     "pair_vocab": "the pairs come from this many most frequent words",
     "seed": "seed of the SVD sketch, the pair sample and the PIP draws",
     "device": "where the SVD runs: cpu, cuda, cuda:N, mps (not tested here), or auto (CUDA when available)",
+}
+
+
+EVAL_HELP = {
+    "similarity": "comma-separated similarity files 'word1 word2 score' (default: gensim's SimLex-999 and WordSim-353)",
+    "analogies": "analogy file in the Google format (default: gensim's questions-words.txt; none skips the "
+    "analogy benchmark, the slowest part)",
+    "restrict_vocab": "analogy answers are searched among the N most frequent words, as gensim does",
 }
 
 
@@ -91,12 +100,10 @@ def _print_evaluation(report: dict) -> None:
 
 
 def _eval(args: argparse.Namespace) -> None:
-    from .evaluate import evaluate
     from .io import load_vectors
 
     kv = load_vectors(args.vectors)
-    analogies = None if args.no_analogies else (args.analogies or "default")
-    report = evaluate(kv, similarity=args.similarity or None, analogies=analogies, restrict_vocab=args.restrict_vocab)
+    report = evaluate(kv, **{name: getattr(args, name) for name in args.params})
     _print_evaluation(report)
     if args.json:
         print(json.dumps(report, indent=2))
@@ -146,21 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
         "KeyedVectors file (.kv).",
     )
     p.add_argument("vectors")
-    p.add_argument(
-        "--similarity",
-        nargs="*",
-        help="similarity files 'word1 word2 score' (default: gensim's SimLex-999 and WordSim-353)",
-    )
-    p.add_argument("--analogies", help="analogy file in the Google format (default: questions-words.txt)")
-    p.add_argument("--no-analogies", action="store_true", help="skip the analogy benchmark (the slowest part)")
-    p.add_argument(
-        "--restrict-vocab",
-        type=int,
-        default=30_000,
-        help="analogy answers are searched among the N most frequent words, as gensim does (default: 30000)",
-    )
+    params = add_signature_options(p, evaluate, EVAL_HELP, parse={"similarity": list_of(str)})
     p.add_argument("--json", action="store_true", help="also print the full report as JSON")
-    p.set_defaults(func=_eval)
+    p.set_defaults(func=_eval, params=params)
     return parser
 
 

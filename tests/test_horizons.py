@@ -627,6 +627,12 @@ def test_forecast_reads_a_study_past_its_longest_horizon(tmp_path, capsys):
             assert np.isfinite(f["final"]) and f["low"] <= f["final"] <= f["high"]
     assert set(rows["random+unigram"]["steps_saved"]["800"]) == {"steps", "bound"}
     assert "steps_saved" not in rows["random"]
+    assert main(["forecast", str(study)]) == 0  # default: twice and four times the longest horizon (160)
+    assert json.loads((study / "forecast.json").read_text())["horizons"] == [320, 640]
+    capsys.readouterr()
+    with pytest.raises(SystemExit, match="2"):
+        main(["forecast", str(study), "--horizons", "0,80"])
+    assert "argument --horizons: expected comma-separated positive integers" in capsys.readouterr().err
 
     short = tmp_path / "short"  # too few losses after the warmup: each arm says why, the command still ends
     assert main(_tiny_study(short, "--horizons", "20,40", "--warmup-steps", "4", "--eval-every", "20")) == 0

@@ -285,7 +285,7 @@ def test_cli_build_and_eval(tmp_path, capsys):
         == 0
     )
     assert "simlex999" not in capsys.readouterr().out and not (tmp_path / "fast" / "evaluation.json").exists()
-    assert main(["eval", str(out), "--no-analogies"]) == 0
+    assert main(["eval", str(out), "--analogies", "none"]) == 0
     assert "wordsim353" in capsys.readouterr().out
     assert main(["build", "builtin:lee", "-o", str(out), "--min-count", "40"]) == 2
     assert "too small for --max-dim=300" in capsys.readouterr().err
@@ -315,7 +315,7 @@ def test_eval_reads_every_vector_format(tmp_path, capsys, lee_model, suffix):
         lee_model.wv.save(str(path))
     else:
         lee_model.wv.save_word2vec_format(str(path), binary=suffix == ".bin")
-    assert main(["eval", str(path), "--no-analogies"]) == 0
+    assert main(["eval", str(path), "--analogies", "none"]) == 0
     assert "wordsim353" in capsys.readouterr().out
     (tmp_path / "vectors.npy").write_bytes(b"x")
     assert main(["eval", str(tmp_path / "vectors.npy")]) == 2

@@ -113,11 +113,20 @@ def final_loss(arm: dict[str, Any], fitted: tuple[np.ndarray, float], horizon: i
     return float(LAWS[law][1](params, rates_of(train, horizon), [horizon])[0]) + offset
 
 
-def forecast_study(source: Path, horizons: list[int], law: str = "multi_power") -> dict[str, Any]:
-    """Per arm: the forecast final loss (and interval) at each of ``horizons``; per init arm with a random
-    arm at its setting and seed, the steps saved there (random's curve: its measured finals, then its
-    forecasts). Arms whose law cannot be fitted are listed with the reason."""
+def forecast_study(
+    source: Path, *, horizons: tuple[int, ...] | None = None, law: str = "multi_power"
+) -> dict[str, Any]:
+    """Per arm: the forecast final loss (and interval) at each of ``horizons`` (default: twice and four
+    times the study's longest trained horizon); per init arm with a random arm at its setting and seed,
+    the steps saved there (random's curve: its measured finals, then its forecasts). Arms whose law
+    cannot be fitted are listed with the reason."""
     arms = arm_runs(load_study_logs(source))
+    if horizons is None:
+        longest = max((h for arm in arms.values() for h in arm["branches"]), default=None)
+        if longest is None:
+            raise ValueError(f"{source} has no finished branch yet: nothing to read a loss law from")
+        horizons = (2 * longest, 4 * longest)
+    horizons = sorted(set(horizons))
     rows: dict[ArmKey, dict[str, Any]] = {}
     for key, arm in sorted(arms.items()):
         trained = sorted(arm["branches"])

@@ -15,7 +15,7 @@ from .embeddings import CONTROLS, METHODS, analytic_embeddings
 from .experiments import verify_mobius, verify_res2vec, verify_word2vec
 from .experiments.compare import DEMO, DEMO_NOTE, CompareConfig
 from .experiments.horizons_config import HorizonsConfig
-from .experiments.horizons_forecast import LAWS, forecast_study
+from .experiments.horizons_forecast import LAWS, forecast_study, markdown
 from .experiments.verify_mobius import VerifyConfig
 from .experiments.verify_res2vec import Res2VecVerifyConfig
 from .experiments.verify_word2vec import Word2VecVerifyConfig
@@ -144,8 +144,6 @@ VERIFY_EXCLUDE = RUN_FIELDS + ("train.steps", "train.eval_every")
 
 def _forecast(args: argparse.Namespace) -> None:
     import json
-
-    from .experiments.horizons_forecast import markdown
 
     report = forecast_study(Path(args.study), **{name: getattr(args, name) for name in args.params})
     print(markdown(report))

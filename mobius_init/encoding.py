@@ -158,10 +158,15 @@ class FirstOccurrence:
         self.index: dict[Any, int] = {}
 
     def merge(self, words: list) -> np.ndarray:
-        """The global ids (int32) of ``words``, a batch's distinct words; new words get the next ids."""
-        missing = sorted(set(words) - self.index.keys())
-        self.index.update(zip(missing, range(len(self.index), len(self.index) + len(missing)), strict=True))
-        return np.fromiter(map(self.index.__getitem__, words), dtype=np.int32, count=len(words))
+        """The global ids (int32) of ``words``, a batch's distinct words in order of first occurrence; new
+        words get the next ids in that order. One C-level ``map`` of ``dict.setdefault`` looks every word
+        up and enters each new one at ``known + its position``; the new ones are then renumbered densely."""
+        known = len(self.index)
+        ids = np.fromiter(map(self.index.setdefault, words, itertools.count(known)), dtype=np.int64, count=len(words))
+        new = np.flatnonzero(ids >= known)
+        ids[new] = np.arange(known, known + len(new))
+        self.index.update(zip(map(words.__getitem__, new.tolist()), ids[new].tolist(), strict=True))
+        return ids.astype(np.int32)
 
 
 def _words(doc: str | bytes, normalize: str) -> list:

@@ -3,7 +3,7 @@ import pytest
 from tokenizers import Tokenizer, models, pre_tokenizers
 
 from mobius_init import encode_corpus, read_corpus
-from mobius_init.encoding import prefetch
+from mobius_init.encoding import FirstOccurrence, prefetch
 from mobius_init.id_stream import IdStream
 from mobius_init.tokenization import word_tokenizer
 
@@ -57,6 +57,14 @@ def test_spilled_ids_read_back_the_same(lee_docs, tmp_path):
     for block in (777, 1 << 24):  # counted a block at a time: the same counts
         np.testing.assert_array_equal(stream.counts(n, block_tokens=block), expected)
     assert stream.counts(n).dtype == np.int64 and IdStream().finish().counts(3).tolist() == [0, 0, 0]
+
+
+def test_global_ids_follow_first_occurrence_across_batches():
+    first = FirstOccurrence()
+    np.testing.assert_array_equal(first.merge([b"b", b"a"]), [0, 1])
+    np.testing.assert_array_equal(first.merge([b"d", b"a", b"c", b"b"]), [2, 1, 3, 0])
+    np.testing.assert_array_equal(first.merge([]), np.zeros(0, np.int32))
+    assert first.index == {b"b": 0, b"a": 1, b"d": 2, b"c": 3}
 
 
 def test_prefetch_keeps_order_and_raises():

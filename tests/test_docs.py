@@ -1,5 +1,6 @@
-"""The documentation cannot drift from the code: every relative link resolves, and every Python
-block of the README and the guides runs (on the built-in corpus, in a scratch folder)."""
+"""The documentation cannot drift from the code: every relative link resolves (its #anchor to a heading of
+the page, as GitHub names it), and every Python block of the README and the guides runs (on the built-in
+corpus, in a scratch folder)."""
 
 import re
 from pathlib import Path
@@ -15,13 +16,28 @@ def test_readme_is_a_front_page():
     assert len((ROOT / "README.md").read_text().splitlines()) <= 250
 
 
+def prose(page):
+    return re.sub(r"```.*?```", "", page.read_text(), flags=re.S)  # links and headings inside code are neither
+
+
+def anchors(page):
+    """GitHub's ids for the page's headings: lower case, punctuation but hyphens dropped, spaces as hyphens."""
+    return {
+        re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
+        for h in re.findall(r"^#+ (.*)$", prose(page), re.M)
+    }
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_relative_links_resolve(page):
-    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)  # links inside code are not links
-    for target in re.findall(r"\]\(([^)\s]+)\)", text):
-        if re.match(r"[a-z]+:", target) or target.startswith("#"):
+    for target in re.findall(r"\]\(([^)\s]+)\)", prose(page)):
+        if re.match(r"[a-z]+:", target):
             continue
-        assert (page.parent / target.split("#")[0]).exists(), f"{page.relative_to(ROOT)}: {target} does not resolve"
+        path, _, anchor = target.partition("#")
+        linked = page.parent / path if path else page
+        assert linked.exists(), f"{page.relative_to(ROOT)}: {target} does not resolve"
+        if anchor and linked.suffix == ".md":
+            assert anchor in anchors(linked), f"{page.relative_to(ROOT)}: {target}: no such heading"
 
 
 def python_blocks(page):

@@ -165,7 +165,7 @@ class FirstOccurrence:
         ids = np.fromiter(map(self.index.setdefault, words, itertools.count(known)), dtype=np.int64, count=len(words))
         new = np.flatnonzero(ids >= known)
         ids[new] = np.arange(known, known + len(new))
-        self.index.update(zip(map(words.__getitem__, new.tolist()), ids[new].tolist(), strict=True))
+        self.index.update(zip(map(words.__getitem__, new.tolist()), range(known, known + len(new)), strict=True))
         return ids.astype(np.int32)
 
 

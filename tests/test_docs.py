@@ -2,6 +2,7 @@
 the page, as GitHub names it), and every Python block of the README and the guides runs (on the built-in
 corpus, in a scratch folder)."""
 
+import functools
 import re
 from pathlib import Path
 
@@ -20,6 +21,7 @@ def prose(page):
     return re.sub(r"```.*?```", "", page.read_text(), flags=re.S)  # links and headings inside code are neither
 
 
+@functools.cache  # a page is parsed once, however many links point into it
 def anchors(page):
     """GitHub's ids for the page's headings: lower case, punctuation but hyphens dropped, spaces as hyphens."""
     return {

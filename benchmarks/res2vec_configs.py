@@ -7,7 +7,7 @@ weights (Levy, Goldberg & Dagan 2015); eigenvalue exponent 0 or 0.5 (ibid.); wor
 or word + context vectors, each row normalised (w + c; ibid.); without or with "all-but-the-top"
 (Mu & Viswanath 2018: subtract the mean vector, remove the top d/100 principal directions). 32 rows,
 every one reported. One count and one SVD per (window, weighting), at Res2Vec's default SVD
-(``n_iter``, ``n_oversamples``), context-distribution smoothing 0.75 and min_count 5; the other three
+(``n_iter``, ``block_size``), context-distribution smoothing 0.75 and min_count 5; the other three
 choices are applied to that SVD's factors (``U S^p``, ``V S^p``). Every row at d = 300, skip-gram's
 size, so the dimension rule does not enter.
 

@@ -180,21 +180,26 @@ def block_krylov_svd(
     X: sp.spmatrix,
     k: int,
     *,
-    n_oversamples: int = 10,
-    n_iter: int = 4,
+    block_size: int | None = None,
+    n_iter: int = 6,
     seed: int = 0,
     dtype: torch.dtype = torch.float32,
     device: str | torch.device = "cpu",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Top-``k`` singular triplets of sparse ``X`` by randomized block Krylov iteration (Musco & Musco
-    2015): a seeded Gaussian block of ``k + n_oversamples`` columns, and **every** iterate kept,
-    ``[XΩ, (XXᵀ)XΩ, …, (XXᵀ)^n_iter XΩ]`` (each block orthonormalised), then the Rayleigh–Ritz step on
-    that whole space (orthonormalised once more). It reaches a given accuracy ε in O(1/√ε) iterations where
-    the power method needs O(1/ε), so with fewer sparse products. Same outputs' form as
-    :func:`randomized_svd`; a space nearly as wide as the matrix takes the dense path.
+    2015): a seeded Gaussian block of ``block_size`` columns (default ``k // 2 + 10``), and **every**
+    iterate kept, ``[XΩ, (XXᵀ)XΩ, …, (XXᵀ)^n_iter XΩ]`` (each block orthonormalised), then the
+    Rayleigh–Ritz step on that whole space of ``block_size * (n_iter + 1)`` columns (orthonormalised once
+    more). It reaches a given accuracy ε in O(1/√ε) iterations where the power method needs O(1/ε); a
+    block narrower than ``k`` builds the same width from a higher-degree polynomial
+    (``benchmarks/bench_svd_sketch.py`` measures both). Same outputs' form as :func:`randomized_svd`; a
+    space nearly as wide as the matrix takes the dense path.
     """
-    width = k + n_oversamples
-    if _dense_is_cheaper(X, k, width * (n_iter + 1)):
+    width = krylov_block(k, block_size)
+    dense = _dense_is_cheaper(X, k, width * (n_iter + 1))  # checks k first
+    if width < 1 or width * (n_iter + 1) < k:
+        raise ValueError(f"block_size * (n_iter + 1) must be at least k = {k}, got {width} * {n_iter + 1}")
+    if dense:
         return _dense_svd(X, k)
     A, At, omega = _sketch_start(X, width, seed, dtype, device)
     blocks = [orthonormal(sparse_matmul(A, omega))]
@@ -202,6 +207,11 @@ def block_krylov_svd(
         blocks.append(orthonormal(sparse_matmul(A, sparse_matmul(At, blocks[-1]))))
     Q = torch.linalg.qr(torch.cat(blocks, dim=1), mode="reduced").Q  # the blocks overlap: Householder, not Cholesky
     return rayleigh_ritz(At, Q, k)
+
+
+def krylov_block(k: int, block_size: int | None = None) -> int:
+    """Block Krylov's columns per block for ``k`` triplets: ``block_size``, or by default ``k // 2 + 10``."""
+    return k // 2 + 10 if block_size is None else block_size
 
 
 def _dense_is_cheaper(X: sp.spmatrix, k: int, space: int) -> bool:

@@ -25,7 +25,7 @@ from mobius_init.cooccurrence import count_partial, distance_weights, finish_cou
 from mobius_init.embeddings import mstar_embeddings
 from mobius_init.encoding import WORD_MIN_COUNT, encode_corpus
 from mobius_init.matrices import mstar_parts, ppmi
-from mobius_init.spectral import block_krylov_svd, randomized_svd
+from mobius_init.spectral import block_krylov_svd, krylov_block, randomized_svd
 from mobius_init.stats import CorpusStats
 from mobius_init.timing import StageTimer
 from mobius_init.train_config import resolve_device
@@ -62,8 +62,9 @@ class Res2Vec:
         context_vectors: add the context vectors ``V S^p`` to the word vectors, each row normalised ("w+c").
         svd: ``"block_krylov"`` (randomized block Krylov, Musco & Musco 2015) or ``"power"`` (the randomized
             power method, Halko et al. 2011); the fastest that matched a high-accuracy SVD's benchmark scores
-            is the default (``benchmarks/bench_svd_sketch.py``). n_iter, n_oversamples: its iterations and
-            the extra columns of its block beyond max_dim (the power method matched at 8 and 300). metric: the resonance geometry's metric.
+            is the default (``benchmarks/bench_svd_sketch.py``). n_iter: its iterations. block_size: block
+            Krylov's columns per block (None: ``max_dim // 2 + 10``). n_oversamples: the power method's extra
+            columns beyond max_dim (it matched at 300 and 8 iterations). metric: the resonance geometry's metric.
         n_pairs, pair_vocab: the resonance sample. seed: SVD sketch, pair sample, PIP draws.
         device: where the SVD's sparse products run (``cpu``, ``cuda``, or ``auto``: CUDA when available).
         progress: tqdm bars.
@@ -90,7 +91,8 @@ class Res2Vec:
         eig: float = 0.5,
         context_vectors: bool = True,
         svd: str = "block_krylov",
-        n_iter: int = 4,
+        n_iter: int = 6,
+        block_size: int | None = None,
         n_oversamples: int = 10,
         metric: str = "second_moment",
         n_pairs: int = 10_000,
@@ -112,6 +114,7 @@ class Res2Vec:
         self.context_vectors = context_vectors
         self.svd = svd
         self.n_iter = n_iter
+        self.block_size = block_size
         self.n_oversamples = n_oversamples
         self.metric = metric
         self.n_pairs = n_pairs
@@ -152,6 +155,14 @@ class Res2Vec:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+        block = self.block_size
+        if block is not None and (isinstance(block, bool) or not isinstance(block, int) or block < 1):
+            raise ValueError(f"block_size must be None or an integer >= 1, got {block!r}")
+        width = krylov_block(self.max_dim, block)
+        if self.svd == "block_krylov" and width * (self.n_iter + 1) < self.max_dim:
+            raise ValueError(
+                f"block_size * (n_iter + 1) must be at least max_dim = {self.max_dim}, got {width} * {self.n_iter + 1}"
+            )
         distance_weights(self.window, self.weighting)
         resolve_device(self.device)
 
@@ -216,10 +227,13 @@ class Res2Vec:
         if self.method == "ppmi_svd":
             P = ppmi(stats.C, self.cds)
             stage("ppmi")
+            size = (
+                {"block_size": self.block_size} if self.svd == "block_krylov" else {"n_oversamples": self.n_oversamples}
+            )
             U, S, Vt = SVDS[self.svd](
                 P,
                 self.max_dim,
-                n_oversamples=self.n_oversamples,
+                **size,
                 n_iter=self.n_iter,
                 seed=self.seed,
                 device=resolve_device(self.device),

@@ -425,3 +425,14 @@ def test_a_bad_settings_file_is_one_line_naming_the_file_and_key(tmp_path, capsy
     out = tmp_path / "o"
     err = fails(main, ["horizons", "--config", str(config), "-o", str(out)], capsys, expected, [out], seconds=3)
     assert str(config) in err
+
+
+def test_res2vec_block_too_small_for_max_dim_is_refused_before_reading(tmp_path, capsys):
+    fails(
+        res2vec_main,
+        ["build", "builtin:lee", "--block-size", "10", "--n-iter", "2", "-o", str(tmp_path / "m"), "--quiet"],
+        capsys,
+        r"--block-size \* \(--n-iter \+ 1\) must be at least --max-dim = 300, got 10 \* 3",
+        [tmp_path / "m"],
+        seconds=2.0,
+    )

@@ -82,14 +82,18 @@ def test_block_krylov_svd_matches_dense_svd(stats):
     P = stats.ppmi(0.75)
     S_dense = np.linalg.svd(P.toarray(), compute_uv=False)[:10]
     # 9 blocks of 12 columns: a space of 108 of the 400 dimensions, so the sketch path (not the dense one)
-    _assert_exact_triplets(P, S_dense, *block_krylov_svd(P, 10, n_oversamples=2, n_iter=8, dtype=torch.float64))
+    _assert_exact_triplets(P, S_dense, *block_krylov_svd(P, 10, block_size=12, n_iter=8, dtype=torch.float64))
+    # blocks narrower than k (6 < 10) reach the same triplets with more iterations (13 blocks, 78 columns)
+    _assert_exact_triplets(P, S_dense, *block_krylov_svd(P, 10, block_size=6, n_iter=12, dtype=torch.float64))
     # at the same block and iterations, keeping every iterate is far more accurate than the power method
-    krylov = np.abs(block_krylov_svd(P, 10, dtype=torch.float64)[1] / S_dense - 1).max()
+    krylov = np.abs(block_krylov_svd(P, 10, block_size=20, n_iter=4, dtype=torch.float64)[1] / S_dense - 1).max()
     power = np.abs(randomized_svd(P, 10, n_oversamples=10, n_iter=4, dtype=torch.float64)[1] / S_dense - 1).max()
     assert krylov < power / 20
-    np.testing.assert_allclose(block_krylov_svd(P, 10)[1], S_dense, rtol=1e-2)  # float32 defaults
+    np.testing.assert_allclose(block_krylov_svd(P, 10)[1], S_dense, rtol=1e-2)  # float32 defaults: 7 blocks of 15
     first, again = block_krylov_svd(P, 10, seed=1), block_krylov_svd(P, 10, seed=1)
     assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))  # bit-identical for a seed
+    with pytest.raises(ValueError, match="block_size"):
+        block_krylov_svd(P, 10, block_size=3, n_iter=2)  # a space of 9 columns cannot hold 10 triplets
 
 
 def test_sparse_matmul_in_panels_gives_the_product_bit_for_bit(stats):

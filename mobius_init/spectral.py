@@ -234,14 +234,15 @@ def _sketch_start(
 
 def rayleigh_ritz(At: torch.Tensor, Q: torch.Tensor, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The top-``k`` triplets of ``X`` within the orthonormal basis ``Q`` (m x w): the SVD of ``B = QᵀX``
-    from the eigendecomposition of ``B Bᵀ`` (float64); signs fixed (:func:`fix_signs`)."""
-    B = sparse_matmul(At, Q).T.double()  # QᵀX, w x n
-    eigenvalues, Ub = torch.linalg.eigh(B @ B.T)
+    from the eigendecomposition of ``B Bᵀ`` (formed in the sketch's dtype, decomposed in float64); the
+    products back to ``U`` and ``Vᵀ`` in the sketch's dtype; signs fixed (:func:`fix_signs`)."""
+    B = sparse_matmul(At, Q).T  # QᵀX, w x n
+    eigenvalues, Ub = torch.linalg.eigh((B @ B.T).double())
     order = torch.argsort(eigenvalues, descending=True)[:k]
     S = eigenvalues[order].clamp_min(0).sqrt()
     Ub = Ub[:, order]
-    Vt = (Ub.T @ B) / S.clamp_min(torch.finfo(torch.float64).tiny)[:, None]
-    U = (Q.double() @ Ub).cpu().numpy()
+    Vt = (Ub.T.to(B.dtype) @ B).double() / S.clamp_min(torch.finfo(torch.float64).tiny)[:, None]
+    U = (Q @ Ub.to(Q.dtype)).double().cpu().numpy()
     U, Vt = fix_signs(U, Vt.cpu().numpy(), axis_of_components=0)
     return U, S.cpu().numpy(), Vt
 

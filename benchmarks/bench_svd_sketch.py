@@ -14,7 +14,7 @@ neighbour overlap with the reference is reported too, not judged.
 
 Schemes (Halko, Martinsson & Tropp 2011; Musco & Musco 2015), all seeded Gaussian sketches:
 
-* ``every product``: today's :func:`mobius_init.spectral.randomized_svd`, Cholesky QR after each of
+* ``every product``: :func:`mobius_init.spectral.randomized_svd`, Cholesky QR after each of
   the two sparse products of a power iteration;
 * ``once per iteration``: one Cholesky QR per power iteration (after ``A Aᵀ Q``): half the dense work;
   the span is the same in exact arithmetic, and float32 keeps it while one iteration's growth,
@@ -48,7 +48,7 @@ from bench_svd import NEIGHBOURS, WORDS, neighbours  # noqa: E402
 DIM, SEED = 300, 0
 REFERENCE = ("every product", 300, 20)
 SKETCHES = [  # (scheme, extra columns, power iterations): fixed before the run
-    ("every product", 300, 8),  # today's default
+    ("every product", 300, 8),  # the default before block Krylov
     ("every product", 20, 2),  # the old sketch
     ("once per iteration", 300, 8),
     ("once per iteration", 300, 4),
@@ -57,7 +57,7 @@ SKETCHES = [  # (scheme, extra columns, power iterations): fixed before the run
     ("block Krylov", 10, 2),
     ("block Krylov", 10, 3),
     ("block Krylov", 10, 4),  # the default from this benchmark's first run to its second
-    ("block Krylov", -140, 6),  # blocks of 160 = k/2 + 10 (added 2026-12-04, fixed before their run): the default since
+    ("block Krylov", -140, 6),  # blocks of 160 = k/2 + 10 (added 2026-12-04, fixed before their run): the default
     ("block Krylov", -140, 7),
     ("block Krylov", -140, 8),
     ("block Krylov", -190, 9),  # blocks of 110
@@ -245,7 +245,7 @@ def main() -> None:
     )
     print(
         f"\nreference scores: {json.dumps({k: round(v, 3) for k, v in reference_scores.items()})}; "
-        f"library's today's sketch {library_seconds:.1f} s; fastest good enough: {chosen and chosen['scheme']} "
+        f"the library's default sketch {library_seconds:.1f} s; fastest good enough: {chosen and chosen['scheme']} "
         f"p {chosen and chosen['n_oversamples']} q {chosen and chosen['n_iter']}"
     )
     save_results(args, {**summary, "rows": rows, "chosen": chosen})

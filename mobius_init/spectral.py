@@ -195,11 +195,8 @@ def block_krylov_svd(
     (``benchmarks/bench_svd_sketch.py`` measures both). Same outputs' form as :func:`randomized_svd`; a
     space nearly as wide as the matrix takes the dense path.
     """
-    width = krylov_block(k, block_size)
-    dense = _dense_is_cheaper(X, k, width * (n_iter + 1))  # checks k first
-    if width < 1 or width * (n_iter + 1) < k:
-        raise ValueError(f"block_size * (n_iter + 1) must be at least k = {k}, got {width} * {n_iter + 1}")
-    if dense:
+    width = krylov_block(k, block_size, n_iter)
+    if _dense_is_cheaper(X, k, width * (n_iter + 1)):
         return _dense_svd(X, k)
     A, At, omega = _sketch_start(X, width, seed, dtype, device)
     blocks = [orthonormal(sparse_matmul(A, omega))]
@@ -209,9 +206,13 @@ def block_krylov_svd(
     return rayleigh_ritz(At, Q, k)
 
 
-def krylov_block(k: int, block_size: int | None = None) -> int:
-    """Block Krylov's columns per block for ``k`` triplets: ``block_size``, or by default ``k // 2 + 10``."""
-    return k // 2 + 10 if block_size is None else block_size
+def krylov_block(k: int, block_size: int | None, n_iter: int, *, k_name: str = "k") -> int:
+    """Block Krylov's columns per block for ``k`` triplets: ``block_size``, or by default ``k // 2 + 10``.
+    Raises ``ValueError`` (naming ``k`` as ``k_name``) when ``n_iter + 1`` blocks cannot hold ``k`` columns."""
+    width = k // 2 + 10 if block_size is None else block_size
+    if width < 1 or width * (n_iter + 1) < k:
+        raise ValueError(f"block_size * (n_iter + 1) must be at least {k_name} = {k}, got {width} * {n_iter + 1}")
+    return width
 
 
 def _dense_is_cheaper(X: sp.spmatrix, k: int, space: int) -> bool:

@@ -158,11 +158,8 @@ class Res2Vec:
         block = self.block_size
         if block is not None and (isinstance(block, bool) or not isinstance(block, int) or block < 1):
             raise ValueError(f"block_size must be None or an integer >= 1, got {block!r}")
-        width = krylov_block(self.max_dim, block)
-        if self.svd == "block_krylov" and width * (self.n_iter + 1) < self.max_dim:
-            raise ValueError(
-                f"block_size * (n_iter + 1) must be at least max_dim = {self.max_dim}, got {width} * {self.n_iter + 1}"
-            )
+        if self.svd == "block_krylov":
+            krylov_block(self.max_dim, block, self.n_iter, k_name="max_dim")
         distance_weights(self.window, self.weighting)
         resolve_device(self.device)
 

@@ -1,5 +1,6 @@
 """Which randomized SVD gives Res2Vec's benchmark scores fastest? Sketch schemes side by side on one
-PPMI matrix, each timed per part (sparse products, dense orthonormalisation, the final projection).
+PPMI matrix, each timed per part (sparse products, dense orthonormalisation, the final projection);
+first the default sketch with the sparse matrix's indices in int64 and in int32 (the library's).
 
     python benchmarks/bench_svd_sketch.py [--corpus PATH] [--out results.json] [--cache DIR] [--schemes NAME ...]
 
@@ -86,12 +87,22 @@ def lu_normalised(Y: torch.Tensor) -> torch.Tensor:
     return P @ L
 
 
-def sketch(P, scheme: str, p: int, q: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
-    """The top-DIM triplets of sparse ``P`` by ``scheme`` with ``p`` extra columns and ``q`` iterations."""
+def widened(A: torch.Tensor) -> torch.Tensor:
+    """The same CSR tensor with int64 indices (the library's before it took int32 wherever they fit)."""
+    return torch.sparse_csr_tensor(A.crow_indices().long(), A.col_indices().long(), A.values(), size=A.shape)
+
+
+def sketch(
+    P, scheme: str, p: int, q: int, index: torch.dtype = torch.int32
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
+    """The top-DIM triplets of sparse ``P`` by ``scheme`` with ``p`` extra columns and ``q`` iterations,
+    the sparse matrix's indices in ``index`` (int32: the library's, as it fits; int64: widened)."""
     from mobius_init.spectral import orthonormal, rayleigh_ritz, sparse_matmul, torch_csr
 
     clock = Clock()
     A, At = torch_csr(P), torch_csr(P.T)
+    if index == torch.int64:
+        A, At = widened(A), widened(At)
     n = P.shape[1]
     width = DIM + p
     omega = torch.from_numpy(np.random.default_rng(SEED).standard_normal((n, width))).to(torch.float32)
@@ -159,6 +170,13 @@ def main() -> None:
     t0 = time.perf_counter()
     library = block_krylov_svd(P, DIM, seed=SEED)  # the defaults: block DIM // 2 + 10, 6 iterations
     library_seconds = time.perf_counter() - t0
+    indices, triplets = {}, []  # the default sketch with the CSR indices in int64, then in int32 (the library's)
+    for index in (torch.int64, torch.int32):
+        *found, parts = sketch(P, *LIBRARY, index=index)
+        triplets.append(found)
+        indices[str(index)] = {"seconds": sum(parts.values()), "parts": parts}
+        print(f"default sketch, {index} indices: {sum(parts.values()):.1f} s {json.dumps(parts)}", flush=True)
+    indices["bit_identical"] = all(np.array_equal(a, b) for a, b in zip(*triplets, strict=True))
     cached = args.cache / "reference.npz" if args.cache else None
     if cached is not None and cached.is_file():
         z = np.load(cached)
@@ -178,6 +196,7 @@ def main() -> None:
         "reference_parts": ref_parts,
         "reference_scores": reference_scores,
         "library_seconds": library_seconds,
+        "index_dtypes": indices,
         "cpus": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
     }

@@ -99,13 +99,16 @@ def lanczos_function(
 
 # ----------------------------------------------------------------------------- sparse products
 def torch_csr(X: sp.spmatrix, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """A ``scipy.sparse`` matrix as a torch sparse CSR tensor."""
+    """A ``scipy.sparse`` matrix as a torch sparse CSR tensor, with int32 indices wherever they fit (the
+    same products bit for bit, faster on the CPU: ``benchmarks/bench_svd_sketch.py`` times both), int64
+    otherwise."""
     X = X.tocsr()
+    index = np.int32 if max(X.nnz, *X.shape) < np.iinfo(np.int32).max else np.int64
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
         return torch.sparse_csr_tensor(
-            torch.from_numpy(X.indptr.astype(np.int64)),
-            torch.from_numpy(X.indices.astype(np.int64)),
+            torch.from_numpy(X.indptr.astype(index, copy=False)),
+            torch.from_numpy(X.indices.astype(index, copy=False)),
             torch.from_numpy(X.data).to(dtype),
             size=X.shape,
         )

@@ -103,6 +103,14 @@ def test_sparse_matmul_in_panels_gives_the_product_bit_for_bit(stats):
     assert torch.equal(sparse_matmul(A, Y[:, :3]), A @ Y[:, :3])
 
 
+def test_torch_csr_takes_int32_indices_and_gives_the_int64_products_bit_for_bit(stats):
+    A = torch_csr(stats.ppmi(0.75))
+    assert A.crow_indices().dtype == A.col_indices().dtype == torch.int32
+    wide = torch.sparse_csr_tensor(A.crow_indices().long(), A.col_indices().long(), A.values(), size=A.shape)
+    Y = torch.from_numpy(np.random.default_rng(0).standard_normal((A.shape[1], PANEL_COLUMNS))).float()
+    assert torch.equal(A @ Y, wide @ Y)
+
+
 def test_mstar_embeddings_match_dense_v1000(lee_stats):
     stats = lee_stats("linear").restrict(1000)
     M = mstar_dense(stats.C, stats.vocab.counts)

@@ -11,7 +11,7 @@ the diagonal. Weightings of distance ``d``:
 
 Documents are gathered into chunks of about ``chunk_tokens`` tokens (split at document
 boundaries; a longer document is cut into pieces that overlap by ``window`` tokens), each chunk
-is reduced to a sparse matrix of forward pairs in a worker thread (NumPy and SciPy release the GIL),
+is reduced to a sparse matrix of forward pairs in a worker thread (NumPy, SciPy and torch release the GIL),
 and the partial matrices are merged pairwise, so memory is bounded by the matrix and a few chunks.
 
 **Exact arithmetic.** Weights are scaled to integers by a common denominator (1 for uniform,
@@ -32,6 +32,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
+import torch
 from tqdm.auto import tqdm
 
 WEIGHTINGS = ("uniform", "harmonic", "linear")
@@ -100,36 +101,54 @@ def _chunks(docs: Iterable[np.ndarray], window: int, chunk_tokens: int) -> Itera
         yield flush()
 
 
+DENSE_IDS = 2048  # pairs of two ids below this are summed in a dense block; with ids ranked by count (the
+# word tokenizer's), that is about half of a Wikipedia chunk's pairs, which then need no sort
+
+
 def _forward_pairs(
     tokens: np.ndarray, segment: np.ndarray, n_start: int, weights: np.ndarray, vocab_size: int
 ) -> sp.csr_matrix:
     """Canonical CSR of forward pairs ``(tokens[p], tokens[p + d])`` weighted by ``weights[d - 1]``.
 
-    Each pair becomes one int64 key ``(a * V + b) * window + (d - 1)``; one flat sort groups equal
-    pairs (ordered by distance inside a group, so sums are deterministic) and ``reduceat`` adds them.
+    Pairs of two ids below :data:`DENSE_IDS` are summed into a dense block by one weighted ``np.bincount``.
+    Every other pair becomes one int64 key ``(a * V + b) * window + (d - 1)``; one flat sort (torch's,
+    faster than NumPy's here) groups equal pairs (ordered by distance inside a group, so sums are
+    deterministic) and ``reduceat`` adds them. With integer weights both sums are exact, so the split
+    between them changes no bit.
     """
-    window = len(weights)
-    keys = []
+    window, dense = len(weights), min(DENSE_IDS, vocab_size)
+    small_keys, keys = [], []
     for d in range(1, window + 1):
         end = min(n_start, len(tokens) - d)
         if end <= 0:
             break
         same = segment[:end] == segment[d : d + end]
-        left = tokens[:end][same].astype(np.int64)
-        keys.append((left * vocab_size + tokens[d : d + end][same]) * window + (d - 1))
-    key = np.sort(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.int64)
-    if not len(key):
+        left, right = tokens[:end][same].astype(np.int64), tokens[d : d + end][same]
+        small = (left < dense) & (right < dense)
+        small_keys.append(left[small] * dense + right[small])
+        keys.append((left[~small] * vocab_size + right[~small]) * window + (d - 1))
+    if not keys:
         return sp.csr_matrix((vocab_size, vocab_size), dtype=np.float64)
+    small_weights = np.repeat(weights[: len(small_keys)], [len(k) for k in small_keys])
+    block = np.bincount(np.concatenate(small_keys), small_weights, minlength=dense * dense)
+    key = torch.sort(torch.from_numpy(np.concatenate(keys))).values.numpy()
     pair, dist = np.divmod(key, window)
-    starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
-    data = np.add.reduceat(weights[dist], starts)
-    rows, cols = np.divmod(pair[starts], vocab_size)
+    starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]]) if len(key) else np.zeros(0, dtype=np.int64)
+    in_block = np.flatnonzero(block)
+    return _csr(np.divmod(in_block, dense), block[in_block], vocab_size) + _csr(
+        np.divmod(pair[starts], vocab_size), np.add.reduceat(weights[dist], starts), vocab_size
+    )
+
+
+def _csr(rows_cols: tuple[np.ndarray, np.ndarray], data: np.ndarray, vocab_size: int) -> sp.csr_matrix:
+    """A canonical V x V CSR matrix from entries sorted by (row, column), each pair once."""
+    rows, cols = rows_cols
     index = np.int32 if max(vocab_size, len(data)) < 2**31 else np.int64
     indptr = np.zeros(vocab_size + 1, dtype=index)
     np.cumsum(np.bincount(rows, minlength=vocab_size), out=indptr[1:])
-    forward = sp.csr_matrix((data, cols.astype(index), indptr), shape=(vocab_size, vocab_size))
-    forward.has_canonical_format = True
-    return forward
+    matrix = sp.csr_matrix((data, cols.astype(index), indptr), shape=(vocab_size, vocab_size))
+    matrix.has_canonical_format = True
+    return matrix
 
 
 def _check_ids(tokens: np.ndarray, vocab_size: int) -> None:
@@ -220,7 +239,8 @@ def count_cooccurrence(
         vocab_size: number of ids; every id must lie in ``[0, vocab_size)``.
         window: largest distance counted (>= 1).
         weighting: ``uniform``, ``harmonic`` or ``linear`` (module docstring).
-        chunk_tokens: tokens reduced at once per worker (memory ~ 40 bytes x window x this).
+        chunk_tokens: tokens reduced at once per worker (memory ~ 40 bytes x window x this, and the
+            dense block of :data:`DENSE_IDS` squared float64).
         workers: threads (default: the CPU count, at most 8).
         progress: show a tqdm bar in tokens (``total_tokens`` sets its length).
     """

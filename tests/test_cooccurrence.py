@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from conftest import naive_cooccurrence
 
-from mobius_init import count_cooccurrence
+from mobius_init import cooccurrence, count_cooccurrence
 from mobius_init.cooccurrence import WEIGHTINGS, distance_weights
 
 
@@ -13,9 +13,16 @@ def random_docs(rng, n_docs, vocab_size, max_len):
     return [rng.choice(vocab_size, size=rng.integers(0, max_len + 1), p=p) for _ in range(n_docs)]
 
 
+@pytest.fixture(params=[0, 6, 2048], ids=lambda n: f"dense{n}")
+def dense_ids(request, monkeypatch):
+    """The dense block's size: none (every pair sorted), the most frequent few ids, every id."""
+    monkeypatch.setattr(cooccurrence, "DENSE_IDS", request.param)
+    return request.param
+
+
 @pytest.mark.parametrize("weighting", WEIGHTINGS)
 @pytest.mark.parametrize("window", [1, 2, 5, 9])
-def test_matches_naive_double_loop(rng, weighting, window):
+def test_matches_naive_double_loop(rng, weighting, window, dense_ids):
     docs = random_docs(rng, 40, 17, 25)  # many documents shorter than the window
     expected = naive_cooccurrence(docs, 17, window, weighting)
     C = count_cooccurrence(docs, 17, window, weighting)
@@ -26,12 +33,24 @@ def test_matches_naive_double_loop(rng, weighting, window):
 
 
 @pytest.mark.parametrize("chunk_tokens", [1, 3, 7, 50, 10_000])
-def test_chunking_and_long_documents(rng, chunk_tokens):
+def test_chunking_and_long_documents(rng, chunk_tokens, dense_ids):
     """Long documents are cut into overlapping pieces; small chunks force many flushes and merges."""
     docs = random_docs(rng, 12, 11, 60) + [rng.integers(0, 11, 300)]
     expected = naive_cooccurrence(docs, 11, 4, "harmonic")
     C = count_cooccurrence(docs, 11, 4, "harmonic", chunk_tokens=chunk_tokens)
     np.testing.assert_allclose(C.toarray(), expected, rtol=1e-12)
+
+
+def test_dense_block_changes_no_bit(rng, monkeypatch):
+    """Integer weights: pairs summed in the dense block or by the sort give the same matrix, bit for bit."""
+    docs = random_docs(rng, 120, 40, 60)
+    found = []
+    for dense in (0, 7, 40):
+        monkeypatch.setattr(cooccurrence, "DENSE_IDS", dense)
+        found.append(count_cooccurrence(docs, 40, 5, "harmonic", chunk_tokens=100))
+    for other in found[1:]:
+        for x, y in [(other.data, found[0].data), (other.indices, found[0].indices), (other.indptr, found[0].indptr)]:
+            assert np.array_equal(x, y)
 
 
 def test_windows_never_span_documents():
@@ -90,7 +109,7 @@ def test_out_of_range_and_non_integer_ids():
 
 
 @pytest.mark.parametrize("weighting, window", [("harmonic", 5), ("linear", 16), ("harmonic", 16)])
-def test_exact_for_any_split(rng, weighting, window):
+def test_exact_for_any_split(rng, weighting, window, dense_ids):
     """Integer-scaled weights make the counts independent of how the corpus is split: chunk sizes,
     threads, or parts counted separately (as on a cluster) give bit-identical matrices."""
     from mobius_init.cooccurrence import count_partial, finish_counts

@@ -133,7 +133,7 @@ def _forward_pairs(
     block = np.bincount(np.concatenate(small_keys), small_weights, minlength=dense * dense)
     key = torch.sort(torch.from_numpy(np.concatenate(keys))).values.numpy()
     pair, dist = np.divmod(key, window)
-    starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]]) if len(key) else np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.diff(pair, prepend=-1))  # each pair's first key (ids are >= 0)
     in_block = np.flatnonzero(block)
     return _csr(np.divmod(in_block, dense), block[in_block], vocab_size) + _csr(
         np.divmod(pair[starts], vocab_size), np.add.reduceat(weights[dist], starts), vocab_size
